@@ -1,0 +1,135 @@
+import { z } from 'zod';
+
+/**
+ * The one source of truth for `harombe.yaml`. It accepts Harombe's own format (the cluster guide's
+ * coordinator and node files) unchanged; keys are snake_case as in the YAML. Sections of Harombe's
+ * Python release that this project does not use (memory, voice, security …) are accepted and
+ * ignored; keys nobody knows are reported as warnings by the loader, not errors.
+ */
+
+const seconds = (def: number) => z.number().positive().default(def);
+
+export const nodeKindSchema = z.enum(['harombe', 'ollama', 'openai']);
+
+export const nodeConfigSchema = z
+  .object({
+    name: z.string().min(1).describe('Your name for this node, e.g. `laptop` or `gpu-box`.'),
+    host: z.string().min(1).describe('Hostname or IP address of the node.'),
+    port: z.number().int().min(1).max(65535).default(8000).describe('Port of the node (`harombe start` listens on 8000, Ollama on 11434).'),
+    model: z.string().min(1).describe('Model the node runs, e.g. `qwen2.5:14b`.'),
+    tier: z.number().int().min(0).max(2).describe('0 fast, 1 balanced, 2 powerful: you decide.'),
+    kind: nodeKindSchema.default('harombe').describe('`harombe` (a `harombe start` worker), `ollama` (a plain Ollama server) or `openai` (any OpenAI-compatible server).'),
+    auth: z.string().optional().describe('Bearer token; use `${env:NAME}` instead of writing the secret into the file.'),
+    auth_token: z.string().optional().describe('Same as `auth` (the name Harombe\'s Python release uses).'),
+    max_parallel: z.number().int().min(1).default(4).describe('Requests this node serves at once before the coordinator prefers another node.'),
+    enabled: z.boolean().default(true).describe('Set to false to keep a node in the file but send it nothing.'),
+    backend: z.string().optional().describe('Accepted for compatibility with Harombe\'s Python release; ignored.'),
+  })
+  .describe('One inference node.');
+
+export const routingSchema = z
+  .object({
+    prefer_local: z.boolean().default(true).describe('Among equally loaded nodes, prefer the lowest-latency one.'),
+    fallback_strategy: z.enum(['graceful', 'strict']).default('graceful').describe('`graceful`: try adjacent tiers when the chosen tier is down; `strict`: fail instead.'),
+    load_balance: z.boolean().default(true).describe('Spread requests across the nodes of a tier (round-robin on ties).'),
+  })
+  .prefault({});
+
+export const discoverySchema = z
+  .object({
+    method: z.enum(['mdns', 'explicit']).default('explicit').describe('`mdns` also finds `harombe start` workers on the LAN; `explicit` uses only `nodes`.'),
+    service: z.string().default('_harombe._tcp.local').describe('mDNS service type to browse.'),
+    mdns_service: z.string().optional().describe('Same as `service` (the name Harombe\'s Python release uses).'),
+  })
+  .prefault({});
+
+export const breakerSchema = z
+  .object({
+    failure_threshold: z.number().int().min(1).default(5).describe('Consecutive failures that open a node\'s circuit.'),
+    timeout: seconds(60).describe('Seconds an open circuit waits before a half-open trial.'),
+    success_threshold: z.number().int().min(1).default(2).describe('Successes in half-open that close the circuit.'),
+    half_open_timeout: seconds(30).describe('Seconds a half-open trial may take before the circuit re-opens.'),
+  })
+  .prefault({});
+
+export const healthSchema = z
+  .object({
+    interval: seconds(10).describe('Seconds between health sweeps.'),
+    timeout: seconds(2).describe('Seconds one health probe may take.'),
+  })
+  .prefault({});
+
+export const timeoutsSchema = z
+  .object({
+    connect: seconds(5).describe('Seconds to open a connection to a node.'),
+    stall: seconds(120).describe('Seconds a node may stay silent before or during an answer (loading a large model can take a while).'),
+  })
+  .prefault({});
+
+export const clusterSchema = z
+  .object({
+    coordinator: z.object({ host: z.string().default('localhost') }).prefault({}),
+    discovery: discoverySchema,
+    routing: routingSchema,
+    circuit_breaker: breakerSchema,
+    health: healthSchema,
+    timeouts: timeoutsSchema,
+    nodes: z.array(nodeConfigSchema).default([]),
+  })
+  .prefault({});
+
+export const harombeConfigSchema = z
+  .object({
+    model: z
+      .object({
+        name: z.string().default('auto').describe('Model of this machine (`harombe start`) or the local default.'),
+        temperature: z.number().min(0).max(2).default(0.7),
+        quantization: z.string().optional(),
+        context_length: z.number().int().optional(),
+      })
+      .prefault({}),
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(1).max(65535).default(8000),
+        auth_token: z.string().optional(),
+        cors_origins: z.array(z.string()).optional(),
+      })
+      .prefault({}),
+    ollama: z
+      .object({
+        host: z.string().default('http://localhost:11434'),
+        timeout: z.number().positive().default(120),
+      })
+      .prefault({}),
+    agent: z
+      .object({
+        max_steps: z.number().int().min(1).max(50).default(10),
+        system_prompt: z.string().optional(),
+      })
+      .prefault({}),
+    tools: z
+      .object({
+        shell: z.boolean().default(true),
+        filesystem: z.boolean().default(true),
+        web_search: z.boolean().default(false),
+        confirm_dangerous: z.boolean().default(true),
+      })
+      .prefault({}),
+    cluster: clusterSchema,
+  })
+  .prefault({});
+
+export type HarombeConfig = z.infer<typeof harombeConfigSchema>;
+export type NodeConfig = z.infer<typeof nodeConfigSchema>;
+export type NodeKind = z.infer<typeof nodeKindSchema>;
+export type RoutingConfig = HarombeConfig['cluster']['routing'];
+
+/**
+ * Top-level sections of Harombe's Python release that are valid there but unused here: they load
+ * silently instead of producing "unknown key" warnings.
+ */
+export const ignoredPythonSections: readonly string[] = [
+  'inference', 'memory', 'voice', 'security', 'gateway', 'privacy', 'patterns', 'plugins',
+  'delegation', 'agents', 'mcp', 'channels', 'vllm', 'sglang', 'llamacpp',
+];

@@ -1,0 +1,36 @@
+/**
+ * What went wrong talking to a node. `kind` drives the coordinator: most kinds are failures of the
+ * node (they count on its circuit breaker and the request moves to the next node); `busy` and
+ * `rate_limited` move the request without blaming the node; `aborted` is the user's own cancel.
+ */
+export type NodeErrorKind =
+  | 'refused' // connection refused / reset before any answer
+  | 'connect_timeout' // could not connect in time
+  | 'stall' // no byte for longer than the stall timeout (before or during the answer)
+  | 'http' // a non-2xx status other than the ones below
+  | 'auth' // 401 / 403: the token is wrong or missing
+  | 'busy' // 503 from a full Ollama queue: try elsewhere, not a breaker failure
+  | 'rate_limited' // 429, maybe with Retry-After
+  | 'protocol' // malformed NDJSON / SSE / JSON
+  | 'oversized' // one line larger than the limit
+  | 'incomplete' // stream ended without its final record (or the socket died mid-answer)
+  | 'aborted'; // cancelled by the caller
+
+const NOT_A_NODE_FAULT: ReadonlySet<NodeErrorKind> = new Set(['busy', 'rate_limited', 'aborted']);
+
+export class NodeError extends Error {
+  override readonly name = 'NodeError';
+
+  constructor(
+    readonly kind: NodeErrorKind,
+    message: string,
+    readonly details: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+  }
+
+  /** Whether this failure should count against the node's circuit breaker. */
+  get countsAgainstNode(): boolean {
+    return !NOT_A_NODE_FAULT.has(this.kind);
+  }
+}

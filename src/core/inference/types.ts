@@ -1,0 +1,72 @@
+/** Wire-neutral chat types shared by every inference client, the coordinator and the UIs. */
+
+export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
+
+export interface ToolCall {
+  /** Ollama has no call ids; clients make one up so tool results can refer back to it. */
+  id: string;
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+  /** On assistant messages that asked for tools. */
+  tool_calls?: ToolCall[];
+  /** On tool messages: the call this answers. */
+  tool_call_id?: string;
+  /** On tool messages: the tool's name (Ollama wants `tool_name`, OpenAI wants the id). */
+  name?: string;
+}
+
+/** A tool the model may call, in the JSON-schema form both Ollama and OpenAI accept. */
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+  temperature?: number;
+  /** Aborting cancels the request on the node (the HTTP request is torn down). */
+  signal?: AbortSignal;
+}
+
+export type ChatChunk =
+  | { type: 'delta'; text: string }
+  | { type: 'tool_calls'; calls: ToolCall[] }
+  | {
+      type: 'done';
+      /** `stop`, `length`, `tool_calls` … as the node reported it. */
+      doneReason: string;
+      promptTokens?: number;
+      completionTokens?: number;
+      /** Generation time the node reported (Ollama's eval_duration), for tokens/s. */
+      evalMs?: number;
+    };
+
+/** Where and how to reach one node's chat API. */
+export interface Endpoint {
+  /** `http://host:port` without a trailing slash. */
+  baseUrl: string;
+  /** Bearer token, sent as `Authorization: Bearer …` when present. */
+  token?: string;
+  /** Longest silence allowed between bytes of an answer (and before the first byte), in ms. */
+  stallTimeoutMs: number;
+  /** Longest time to open the connection, in ms. */
+  connectTimeoutMs: number;
+}
+
+/** One protocol's client (Ollama /api/chat, OpenAI /v1/chat/completions, Harombe 0.3.1 /api/complete). */
+export interface InferenceClient {
+  /**
+   * Streams one answer. Every failure of the node (refused, timeout, stall, HTTP error, malformed
+   * or oversized line, stream ended without its final record) is thrown as a `NodeError`; a
+   * cancellation through `signal` is thrown as a `NodeError` of kind `aborted`.
+   */
+  chat(request: ChatRequest): AsyncIterable<ChatChunk>;
+}

@@ -1,0 +1,49 @@
+import type { NodeKind } from '../config/schema';
+
+export type NodeState = 'available' | 'degraded' | 'unavailable' | 'untrusted';
+export type BreakerState = 'closed' | 'open' | 'half-open';
+export type NodeSource = 'config' | 'mdns';
+
+/** Hardware a `harombe start` worker reports in its /health, where it could detect it. */
+export interface NodeHardware {
+  cpu?: string;
+  cores?: number;
+  ramGb?: number;
+  gpu?: string;
+  vramGb?: number;
+}
+
+/** A read-only snapshot of one node, as the UIs, the CLI and the router see it. */
+export interface NodeInfo {
+  /** Unique within the registry; the config name, or the announced name for discovered nodes. */
+  name: string;
+  host: string;
+  port: number;
+  kind: NodeKind;
+  tier: 0 | 1 | 2;
+  /** The model configured (or announced) for this node. */
+  model: string;
+  source: NodeSource;
+  state: NodeState;
+  /** Why the node is not `available` (last probe or request error), if it is not. */
+  stateReason?: string;
+  /** EWMA of health-probe round trips, ms; undefined until the first successful probe. */
+  latencyMs?: number;
+  /** Requests this coordinator has in flight on the node right now. */
+  inFlight: number;
+  /** Requests the node itself reports in flight (harombe workers, Ollama /api/ps loaded count). */
+  reportedLoad?: number;
+  maxParallel: number;
+  /** Models the node has (Ollama /api/tags, OpenAI /v1/models, worker /health). */
+  models: string[];
+  /** Models loaded in memory right now (Ollama /api/ps); a loaded model answers much sooner. */
+  loadedModels: string[];
+  /** Last successful probe or answer, ms since epoch. */
+  lastSeen?: number;
+  breaker: { state: BreakerState; /** When an open breaker will let a trial through, ms since epoch. */ retryAt?: number };
+  /** For `harombe` nodes: whether the worker streams through an Ollama proxy (`/api/chat`) or only offers Harombe 0.3.1's `/api/complete`. */
+  api?: 'ollama' | 'complete';
+  version?: string;
+  nodeId?: string;
+  hardware?: NodeHardware;
+}
