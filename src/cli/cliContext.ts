@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { Coordinator } from '../core/coordinator';
+import { ConfigError } from '../core/config/configError';
+import { loadConfig } from '../core/config/loadConfig';
+import type { HarombeConfig } from '../core/config/schema';
+import type { Logger } from '../core/util/logger';
+import { harombeHome } from './harombeHome';
+import { MetricsStore } from './metricsStore';
+import { createStderrLogger } from './stderrLogger';
+
+export interface GlobalOptions {
+  config?: string;
+  verbose?: boolean;
+}
+
+/** Raised by commands to end with a message and an exit code, without a stack trace. */
+export class CliExit extends Error {
+  constructor(
+    readonly code: number,
+    message = '',
+  ) {
+    super(message);
+  }
+}
+
+export function globalOptions(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals<GlobalOptions>();
+}
+
+export function cliLogger(opts: GlobalOptions): Logger {
+  return createStderrLogger(opts.verbose ? 'debug' : 'warn');
+}
+
+/** Loads the config the way every command does (--config, $HAROMBE_CONFIG, workspace over user file); config errors end the command with exit 2. */
+export function loadCliConfig(opts: GlobalOptions, logger: Logger): { config: HarombeConfig; files: string[] } {
+  try {
+    const result = loadConfig({ explicitFile: opts.config, env: process.env, cwd: process.cwd(), home: harombeHome() });
+    for (const w of result.warnings) logger.warn(`${w.file}:${w.line}:${w.column} ${w.message}`);
+    return { config: result.config, files: result.files };
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliExit(2, err.format());
+    throw err;
+  }
+}
+
+/** A coordinator for one CLI command, with metrics carried across runs. */
+export function openCoordinator(opts: GlobalOptions): { coordinator: Coordinator; config: HarombeConfig; files: string[]; close(): void } {
+  const logger = cliLogger(opts);
+  const { config, files } = loadCliConfig(opts, logger);
+  const store = new MetricsStore();
+  const coordinator = new Coordinator({ config, logger, metrics: store.load() });
+  return {
+    coordinator,
+    config,
+    files,
+    close: () => {
+      try {
+        store.save(coordinator.metrics.toState());
+      } catch (err) {
+        logger.warn(`could not save metrics to ${store.file}: ${(err as Error).message}`);
+      }
+      coordinator.dispose();
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import type { ToolCall } from './inference/types';
+import type { Tier } from './routing/classification';
+
+/**
+ * What `Coordinator.chat()` streams. The CLI's `--json` prints these objects one per line, the chat
+ * webview renders them, the gateway maps them to Ollama/OpenAI wire formats.
+ */
+export type ChatEvent = RouteEvent | DeltaEvent | ToolCallsEvent | FallbackEvent | DoneEvent | ErrorEvent;
+
+export interface RouteEvent {
+  type: 'route';
+  /** The tier the classifier (or the user) asked for. */
+  requestedTier: Tier;
+  /** The tier of the node that was picked (differs from requestedTier after a fallback at routing time). */
+  tier: Tier;
+  node: string;
+  model: string;
+  /** True when the user chose the tier; then `reasons` says so instead of the classifier's reasons. */
+  forced: boolean;
+  /** Why this tier (classifier reasons, most decisive first) and why this node. */
+  reasons: string[];
+  nodeReason: string;
+}
+
+export interface DeltaEvent {
+  type: 'delta';
+  text: string;
+}
+
+export interface ToolCallsEvent {
+  type: 'tool_calls';
+  calls: ToolCall[];
+}
+
+export interface FallbackEvent {
+  type: 'fallback';
+  from: string;
+  to: string;
+  /** Tier of the node taking over. */
+  tier: Tier;
+  reason: string;
+  /** True when part of an answer was already streamed: the UI must drop it, the new node starts over. */
+  discardPartial: boolean;
+}
+
+export interface DoneEvent {
+  type: 'done';
+  node: string;
+  tier: Tier;
+  model: string;
+  doneReason: string;
+  /** Milliseconds from the request to the first token, and to the end, on the node that answered. */
+  timing: { ttftMs: number; totalMs: number; fallbacks: number };
+  tokens: { prompt?: number; completion?: number; perSecond?: number };
+}
+
+export interface ErrorEvent {
+  type: 'error';
+  /** `no_node` nothing eligible; `all_failed` every candidate failed; `cancelled` the caller aborted. */
+  code: 'no_node' | 'all_failed' | 'cancelled';
+  message: string;
+  attempts: { node: string; reason: string }[];
+}

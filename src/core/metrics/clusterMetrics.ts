@@ -1,0 +1,176 @@
+import type { Tier } from '../routing/classification';
+
+const SAMPLE_CAP = 512;
+
+export interface NodeMetricsSnapshot {
+  requests: number;
+  errors: number;
+  /** Time to first token, ms. */
+  ttftP50Ms?: number;
+  ttftP95Ms?: number;
+  /** Whole answer, ms. */
+  latencyP50Ms?: number;
+  latencyP95Ms?: number;
+  tokensPerSecond?: number;
+  completionTokens: number;
+  lastRequest?: number;
+}
+
+export interface MetricsSnapshot {
+  since: number;
+  nodes: Record<string, NodeMetricsSnapshot>;
+  routedByTier: Record<'0' | '1' | '2', number>;
+  fallbacks: number;
+  requests: number;
+  failedRequests: number;
+}
+
+interface NodeCounters {
+  requests: number;
+  errors: number;
+  ttft: number[];
+  latency: number[];
+  completionTokens: number;
+  generationMs: number;
+  lastRequest?: number;
+}
+
+/** The serialisable state, so the CLI can keep figures across runs (`~/.harombe/metrics.json`). */
+export interface MetricsState {
+  version: 1;
+  since: number;
+  nodes: Record<string, NodeCounters>;
+  routedByTier: [number, number, number];
+  fallbacks: number;
+  requests: number;
+  failedRequests: number;
+}
+
+/**
+ * Per-node request counts, errors, latency percentiles and tokens/s; routing counts per tier; fallbacks.
+ * Samples are kept in bounded reservoirs (the most recent 512) so a long-running extension host does not grow.
+ */
+export class ClusterMetrics {
+  private state: MetricsState;
+
+  constructor(initial?: MetricsState, now: number = Date.now()) {
+    this.state = initial ?? { version: 1, since: now, nodes: {}, routedByTier: [0, 0, 0], fallbacks: 0, requests: 0, failedRequests: 0 };
+  }
+
+  recordRouted(tier: Tier): void {
+    this.state.requests++;
+    this.state.routedByTier[tier]++;
+  }
+
+  recordFallback(): void {
+    this.state.fallbacks++;
+  }
+
+  recordRequestFailed(): void {
+    this.state.failedRequests++;
+  }
+
+  recordNodeSuccess(node: string, m: { ttftMs: number; totalMs: number; completionTokens?: number; generationMs?: number; at: number }): void {
+    const c = this.node(node);
+    c.requests++;
+    c.lastRequest = m.at;
+    push(c.ttft, m.ttftMs);
+    push(c.latency, m.totalMs);
+    if (m.completionTokens !== undefined && m.completionTokens > 0) {
+      c.completionTokens += m.completionTokens;
+      // Prefer the node's own generation time (Ollama's eval_duration); else the streaming time after the first token.
+      c.generationMs += m.generationMs ?? Math.max(1, m.totalMs - m.ttftMs);
+    }
+  }
+
+  recordNodeError(node: string, at: number): void {
+    const c = this.node(node);
+    c.requests++;
+    c.errors++;
+    c.lastRequest = at;
+  }
+
+  private node(name: string): NodeCounters {
+    let c = this.state.nodes[name];
+    if (!c) {
+      c = { requests: 0, errors: 0, ttft: [], latency: [], completionTokens: 0, generationMs: 0 };
+      this.state.nodes[name] = c;
+    }
+    return c;
+  }
+
+  toState(): MetricsState {
+    return structuredClone(this.state);
+  }
+
+  snapshot(): MetricsSnapshot {
+    const nodes: Record<string, NodeMetricsSnapshot> = {};
+    for (const [name, c] of Object.entries(this.state.nodes)) {
+      nodes[name] = {
+        requests: c.requests,
+        errors: c.errors,
+        ttftP50Ms: percentile(c.ttft, 0.5),
+        ttftP95Ms: percentile(c.ttft, 0.95),
+        latencyP50Ms: percentile(c.latency, 0.5),
+        latencyP95Ms: percentile(c.latency, 0.95),
+        tokensPerSecond: c.generationMs > 0 ? (c.completionTokens * 1000) / c.generationMs : undefined,
+        completionTokens: c.completionTokens,
+        lastRequest: c.lastRequest,
+      };
+    }
+    const [t0, t1, t2] = this.state.routedByTier;
+    return {
+      since: this.state.since,
+      nodes,
+      routedByTier: { '0': t0, '1': t1, '2': t2 },
+      fallbacks: this.state.fallbacks,
+      requests: this.state.requests,
+      failedRequests: this.state.failedRequests,
+    };
+  }
+
+  /** Prometheus text exposition format 0.0.4. */
+  toPrometheus(): string {
+    const s = this.snapshot();
+    const out: string[] = [];
+    const metric = (name: string, type: string, help: string, rows: [string, number | undefined][]) => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, v] of rows) if (v !== undefined) out.push(`${name}${labels} ${round(v)}`);
+    };
+    const perNode = (f: (n: NodeMetricsSnapshot) => number | undefined): [string, number | undefined][] =>
+      Object.entries(s.nodes).map(([name, n]) => [`{node="${escapeLabel(name)}"}`, f(n)]);
+    metric('harombe_requests_total', 'counter', 'Chat requests routed by the coordinator.', [['', s.requests]]);
+    metric('harombe_requests_failed_total', 'counter', 'Chat requests that no node could answer.', [['', s.failedRequests]]);
+    metric('harombe_fallbacks_total', 'counter', 'Requests moved to another node after a failure.', [['', s.fallbacks]]);
+    metric('harombe_routed_total', 'counter', 'Requests routed per requested tier.', (['0', '1', '2'] as const).map((t) => [`{tier="${t}"}`, s.routedByTier[t]]));
+    metric('harombe_node_requests_total', 'counter', 'Attempts sent to each node.', perNode((n) => n.requests));
+    metric('harombe_node_errors_total', 'counter', 'Attempts that failed on each node.', perNode((n) => n.errors));
+    metric('harombe_node_ttft_p50_ms', 'gauge', 'Median time to first token per node, ms.', perNode((n) => n.ttftP50Ms));
+    metric('harombe_node_ttft_p95_ms', 'gauge', '95th percentile time to first token per node, ms.', perNode((n) => n.ttftP95Ms));
+    metric('harombe_node_latency_p50_ms', 'gauge', 'Median answer time per node, ms.', perNode((n) => n.latencyP50Ms));
+    metric('harombe_node_latency_p95_ms', 'gauge', '95th percentile answer time per node, ms.', perNode((n) => n.latencyP95Ms));
+    metric('harombe_node_tokens_per_second', 'gauge', 'Generation speed per node.', perNode((n) => n.tokensPerSecond));
+    return out.join('\n') + '\n';
+  }
+}
+
+function push(a: number[], v: number): void {
+  a.push(v);
+  if (a.length > SAMPLE_CAP) a.splice(0, a.length - SAMPLE_CAP);
+}
+
+/** Nearest-rank percentile. */
+export function percentile(values: readonly number[], p: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil(p * sorted.length));
+  return sorted[rank - 1];
+}
+
+function round(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(3);
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
