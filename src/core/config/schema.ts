@@ -17,7 +17,7 @@ export const nodeConfigSchema = z
     host: z.string().min(1).describe('Hostname or IP address of the node.'),
     port: z.number().int().min(1).max(65535).default(8000).describe('Port of the node (`harombe start` listens on 8000, Ollama on 11434).'),
     model: z.string().min(1).describe('Model the node runs, e.g. `qwen2.5:14b`.'),
-    tier: z.number().int().min(0).max(2).describe('0 fast, 1 balanced, 2 powerful: you decide.'),
+    tier: z.number().int().min(0).max(2).describe('Tier of the node: 0 fast, 1 balanced, 2 powerful (you decide).'),
     kind: nodeKindSchema.default('harombe').describe('`harombe` (a `harombe start` worker), `ollama` (a plain Ollama server) or `openai` (any OpenAI-compatible server).'),
     auth: z.string().optional().describe('Bearer token; use `${env:NAME}` instead of writing the secret into the file.'),
     auth_token: z.string().optional().describe('Same as `auth` (the name Harombe\'s Python release uses).'),
@@ -68,13 +68,15 @@ export const timeoutsSchema = z
 
 export const clusterSchema = z
   .object({
-    coordinator: z.object({ host: z.string().default('localhost') }).prefault({}),
+    coordinator: z
+      .object({ host: z.string().default('localhost').describe('Host of the coordinator; accepted for compatibility with Harombe\'s Python release.') })
+      .prefault({}),
     discovery: discoverySchema,
     routing: routingSchema,
     circuit_breaker: breakerSchema,
     health: healthSchema,
     timeouts: timeoutsSchema,
-    nodes: z.array(nodeConfigSchema).default([]),
+    nodes: z.array(nodeConfigSchema).default([]).describe('The inference nodes. A node in the workspace file with the same `name` as one in `~/.harombe/harombe.yaml` is merged over it; other nodes are added.'),
   })
   .prefault({});
 
@@ -83,37 +85,37 @@ export const harombeConfigSchema = z
     model: z
       .object({
         name: z.string().default('auto').describe('Model of this machine (`harombe start`) or the local default.'),
-        temperature: z.number().min(0).max(2).default(0.7),
-        quantization: z.string().optional(),
-        context_length: z.number().int().optional(),
+        temperature: z.number().min(0).max(2).default(0.7).describe('Sampling temperature of answers.'),
+        quantization: z.string().optional().describe('Quantization level of the local model, e.g. `Q4_K_M` (informational).'),
+        context_length: z.number().int().min(1).optional().describe('Context window in tokens, when the model\'s own default is not wanted.'),
       })
       .prefault({}),
     server: z
       .object({
-        host: z.string().default('127.0.0.1'),
-        port: z.number().int().min(1).max(65535).default(8000),
-        auth_token: z.string().optional(),
-        cors_origins: z.array(z.string()).optional(),
+        host: z.string().default('127.0.0.1').describe('Address `harombe start` listens on; `0.0.0.0` to serve the LAN.'),
+        port: z.number().int().min(1).max(65535).default(8000).describe('Port `harombe start` listens on.'),
+        auth_token: z.string().optional().describe('Bearer token `harombe start` requires from callers; use `${env:NAME}`.'),
+        cors_origins: z.array(z.string()).optional().describe('Browser origins allowed to call `harombe start`.'),
       })
       .prefault({}),
     ollama: z
       .object({
-        host: z.string().default('http://localhost:11434'),
-        timeout: z.number().positive().default(120),
+        host: z.string().default('http://localhost:11434').describe('URL of the Ollama server `harombe start` proxies to.'),
+        timeout: z.number().positive().default(120).describe('Seconds a request to Ollama may take.'),
       })
       .prefault({}),
     agent: z
       .object({
-        max_steps: z.number().int().min(1).max(50).default(10),
-        system_prompt: z.string().optional(),
+        max_steps: z.number().int().min(1).max(50).default(10).describe('Tool-calling rounds the agent may take for one prompt.'),
+        system_prompt: z.string().optional().describe('Replaces the agent\'s built-in system prompt.'),
       })
       .prefault({}),
     tools: z
       .object({
-        shell: z.boolean().default(true),
-        filesystem: z.boolean().default(true),
-        web_search: z.boolean().default(false),
-        confirm_dangerous: z.boolean().default(true),
+        shell: z.boolean().default(true).describe('Let the agent run shell commands (each one asks first when `confirm_dangerous` is on).'),
+        filesystem: z.boolean().default(true).describe('Let the agent read and write files in the workspace.'),
+        web_search: z.boolean().default(false).describe('Let the agent search the web (off by default: the queries leave your network).'),
+        confirm_dangerous: z.boolean().default(true).describe('Ask before any tool call that writes or executes.'),
       })
       .prefault({}),
     cluster: clusterSchema,
