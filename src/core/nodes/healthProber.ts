@@ -1,0 +1,369 @@
+import { request, type Dispatcher } from 'undici';
+import type { NodeKind } from '../config/schema';
+import { systemClock, type Clock } from '../util/clock';
+import type { Disposable } from '../util/emitter';
+import { silentLogger, type Logger } from '../util/logger';
+import type { NodeHardware, NodeInfo } from './nodeInfo';
+import type { NodeRegistry } from './nodeRegistry';
+import type { ProbeResult } from './probeResult';
+
+export interface HealthProberOptions {
+  /** Pause between the end of one sweep and the start of the next, ms. */
+  intervalMs: number;
+  /** Longest one probe of one node may take, ms; a hung node costs this much and no more. */
+  timeoutMs: number;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+/** Health answers are a few hundred bytes; a model list a few hundred KB at most. Anything larger is not a health answer. */
+const MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+type Health = Omit<ProbeResult, 'name' | 'kind' | 'baseUrl' | 'at'>;
+
+interface Target {
+  node: NodeInfo;
+  baseUrl: string;
+  token: string | undefined;
+  dispatcher: Dispatcher;
+  signal: AbortSignal;
+  /** The probe's own deadline (part of `signal`), to tell a timeout from other aborts. */
+  deadline: AbortSignal;
+}
+
+/**
+ * Checks every node's health in parallel, on an interval and on demand, and folds the results into
+ * the registry. Each kind is asked what it natively answers: a `harombe` worker its /health, Ollama
+ * /api/version (+ /api/ps and /api/tags for loaded and present models), an OpenAI-compatible server
+ * /v1/models.
+ */
+export class HealthProber implements Disposable {
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly lifetime = new AbortController();
+  private readonly inFlight = new Map<string, Promise<ProbeResult>>();
+  private timer: NodeJS.Timeout | undefined;
+  private started = false;
+
+  constructor(
+    private readonly registry: NodeRegistry,
+    private readonly options: HealthProberOptions,
+  ) {
+    this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Sweeps now, then again `intervalMs` after each sweep ends (so slow sweeps never pile up). */
+  start(): void {
+    if (this.started || this.lifetime.signal.aborted) return;
+    this.started = true;
+    void this.loop();
+  }
+
+  /** Probes every node once, all at the same time; resolves when the slowest has answered or timed out. */
+  sweep(): Promise<ProbeResult[]> {
+    return Promise.all(this.registry.list().map((n) => this.probe(n.name)));
+  }
+
+  /** Probes one node now (joining a probe of it already running) and records the result. Never rejects for a node failure. */
+  probe(name: string): Promise<ProbeResult> {
+    const node = this.registry.get(name);
+    if (!node) return Promise.reject(new Error(`Unknown node ${name}`));
+    const endpoint = this.registry.endpoint(name);
+    // Keyed by address too, so a node that just moved gets a fresh probe instead of the stale one.
+    const key = `${name}\n${node.kind}\n${endpoint.baseUrl}`;
+    const running = this.inFlight.get(key);
+    if (running) return running;
+    const deadline = AbortSignal.timeout(this.options.timeoutMs);
+    const target: Target = {
+      node,
+      baseUrl: endpoint.baseUrl,
+      token: endpoint.token,
+      dispatcher: this.registry.dispatcher(name),
+      signal: AbortSignal.any([deadline, this.lifetime.signal]),
+      deadline,
+    };
+    const promise = this.run(target).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, promise);
+    return promise;
+  }
+
+  /** Stops the interval and aborts every probe in flight; their results are not recorded. */
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.lifetime.abort();
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      await this.sweep();
+    } catch (err) {
+      this.logger.error(`health sweep failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (this.lifetime.signal.aborted) return;
+    this.timer = setTimeout(() => void this.loop(), this.options.intervalMs);
+    // Probing alone must not keep the CLI process alive.
+    this.timer.unref();
+  }
+
+  private async run(target: Target): Promise<ProbeResult> {
+    const { node } = target;
+    let health: Health;
+    try {
+      health = await probeKind(node.kind, target);
+      health = checkModel(health, node.model);
+    } catch (err) {
+      health = { state: 'unavailable', reason: this.describeError(err, target.deadline) };
+    }
+    const result: ProbeResult = { name: node.name, kind: node.kind, baseUrl: target.baseUrl, ...health, at: this.clock.now() };
+    if (!this.lifetime.signal.aborted) {
+      if (this.registry.applyProbe(node.name, result)) {
+        this.logger.trace(`probe ${node.name}: ${result.state}${result.reason ? ` (${result.reason})` : ''}${result.latencyMs === undefined ? '' : `, ${Math.round(result.latencyMs)} ms`}`);
+      }
+    }
+    return result;
+  }
+
+  private describeError(err: unknown, deadline: AbortSignal): string {
+    if (err instanceof ProbeFailure) return err.message;
+    if (this.lifetime.signal.aborted) return 'probe cancelled';
+    if (deadline.aborted) return `timeout after ${this.options.timeoutMs} ms`;
+    const code = errorCode(err);
+    switch (code) {
+      case 'ECONNREFUSED':
+        return 'connection refused';
+      case 'ECONNRESET':
+      case 'EPIPE':
+      case 'UND_ERR_SOCKET':
+        return 'connection reset';
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return 'host not found';
+      case 'EHOSTUNREACH':
+      case 'ENETUNREACH':
+        return 'host unreachable';
+      case 'UND_ERR_CONNECT_TIMEOUT':
+        return 'connect timeout';
+      case 'UND_ERR_HEADERS_TIMEOUT':
+      case 'UND_ERR_BODY_TIMEOUT':
+        return `timeout after ${this.options.timeoutMs} ms`;
+      default: {
+        const message = err instanceof Error ? err.message : String(err);
+        return (code ? `${code}: ${message}` : message).slice(0, 120);
+      }
+    }
+  }
+}
+
+/** A probe that reached the node but did not like the answer; the message is the whole reason. */
+class ProbeFailure extends Error {}
+
+function probeKind(kind: NodeKind, target: Target): Promise<Health> {
+  switch (kind) {
+    case 'harombe':
+      return probeHarombe(target);
+    case 'ollama':
+      return probeOllama(target);
+    case 'openai':
+      return probeOpenAi(target);
+  }
+}
+
+async function probeHarombe(target: Target): Promise<Health> {
+  const res = await getJson(target, '/health');
+  const body = asRecord(res.body);
+  const status = typeof body?.status === 'string' ? body.status.toLowerCase() : undefined;
+  const ok = res.status >= 200 && res.status < 300;
+  // A worker whose Ollama is down answers 503 {"status":"degraded"}: the worker itself is up.
+  if (!(ok || (res.status === 503 && status === 'degraded'))) throw httpFailure(res.status);
+  if (res.body === INVALID_JSON) throw new ProbeFailure('invalid JSON from /health');
+  if (!body || status === undefined) throw new ProbeFailure('/health answered without a status');
+  const fields = parseWorkerHealth(body);
+  if (status === 'ok' || status === 'healthy') return { ...fields, state: 'available', latencyMs: res.ms };
+  const detail = detailOf(body);
+  if (status === 'degraded') {
+    const reason = detail ?? (res.status === 503 ? 'worker is up but its Ollama is not answering' : 'worker reports degraded');
+    return { ...fields, state: 'degraded', reason, latencyMs: res.ms };
+  }
+  return { ...fields, state: 'degraded', reason: `worker status "${status}"${detail ? `: ${detail}` : ''}`, latencyMs: res.ms };
+}
+
+async function probeOllama(target: Target): Promise<Health> {
+  const version = getJson(target, '/api/version');
+  const ps = getJson(target, '/api/ps');
+  const tags = getJson(target, '/api/tags');
+  // The side requests may fail while the main one decides; keep their rejections from going unhandled.
+  const extras = Promise.allSettled([ps, tags]);
+  const res = await version;
+  if (res.status < 200 || res.status >= 300) throw httpFailure(res.status);
+  if (res.body === INVALID_JSON || !asRecord(res.body)) throw new ProbeFailure('invalid JSON from /api/version');
+  const v = asRecord(res.body)?.version;
+  const [psRes, tagsRes] = await extras;
+  const loadedModels = psRes.status === 'fulfilled' ? modelNames(asRecord(psRes.value.body)?.models) : undefined;
+  const models = tagsRes.status === 'fulfilled' ? modelNames(asRecord(tagsRes.value.body)?.models) : undefined;
+  return {
+    state: 'available',
+    latencyMs: res.ms,
+    ...(typeof v === 'string' && { version: v }),
+    ...(models && { models }),
+    ...(loadedModels && { loadedModels, reportedLoad: loadedModels.length }),
+  };
+}
+
+async function probeOpenAi(target: Target): Promise<Health> {
+  const res = await getJson(target, '/v1/models');
+  if (res.status < 200 || res.status >= 300) throw httpFailure(res.status);
+  const body = asRecord(res.body);
+  if (res.body === INVALID_JSON || !body) throw new ProbeFailure('invalid JSON from /v1/models');
+  const models = Array.isArray(body.data)
+    ? body.data.flatMap((m) => {
+        const id = asRecord(m)?.id;
+        return typeof id === 'string' ? [id] : [];
+      })
+    : undefined;
+  return { state: 'available', latencyMs: res.ms, ...(models && { models }) };
+}
+
+/** An up node that lists its models but not the configured one cannot serve it: degraded, with the reason. */
+function checkModel(health: Health, model: string): Health {
+  if (health.state === 'unavailable' || !health.models || hasModel(health.models, model)) return health;
+  const missing = `model ${model} not found on node (has: ${summarize(health.models)})`;
+  return { ...health, state: 'degraded', reason: health.reason ? `${health.reason}; ${missing}` : missing };
+}
+
+/** Ollama adds `:latest` to untagged names, so `llama3` and `llama3:latest` are the same model. */
+function hasModel(models: readonly string[], wanted: string): boolean {
+  const norm = (m: string) => (m.includes(':') ? m : `${m}:latest`);
+  return models.some((m) => m === wanted || norm(m) === norm(wanted));
+}
+
+function summarize(models: readonly string[]): string {
+  if (models.length === 0) return 'none';
+  const shown = models.slice(0, 5).join(', ');
+  return models.length > 5 ? `${shown}, … ${models.length - 5} more` : shown;
+}
+
+/** Harombe 0.3.1 answers only status, model and version; our workers add load, models, APIs and hardware. Take what is there. */
+function parseWorkerHealth(body: Record<string, unknown>): Omit<Health, 'state'> {
+  const apis = Array.isArray(body.apis) ? body.apis.filter((a): a is string => typeof a === 'string').map((a) => a.toLowerCase()) : [];
+  const model = str(body.model);
+  const tier = body.tier === 0 || body.tier === 1 || body.tier === 2 ? body.tier : undefined;
+  const version = str(body.version);
+  const nodeId = str(body.node_id) ?? str(body.nodeId);
+  const inFlight = nonNegative(body.in_flight ?? body.inFlight);
+  const maxParallel = nonNegative(body.max_parallel ?? body.maxParallel);
+  const models = Array.isArray(body.models) ? modelNames(body.models) : undefined;
+  const hardware = parseHardware(body.hardware);
+  return {
+    api: apis.includes('ollama') ? 'ollama' : 'complete',
+    ...(model !== undefined && { model }),
+    ...(tier !== undefined && { tier }),
+    ...(version !== undefined && { version }),
+    ...(nodeId !== undefined && { nodeId }),
+    ...(inFlight !== undefined && { reportedLoad: inFlight }),
+    ...(maxParallel !== undefined && maxParallel >= 1 && { maxParallel: Math.floor(maxParallel) }),
+    ...(models && { models }),
+    ...(hardware && { hardware }),
+  };
+}
+
+function parseHardware(value: unknown): NodeHardware | undefined {
+  const h = asRecord(value);
+  if (!h) return undefined;
+  const hw: NodeHardware = {};
+  const cpu = str(h.cpu);
+  const cores = nonNegative(h.cores ?? h.cpu_count);
+  const ramGb = nonNegative(h.ram_gb ?? h.ramGb);
+  const gpu = str(h.gpu);
+  const vramGb = nonNegative(h.vram_gb ?? h.vramGb);
+  if (cpu !== undefined) hw.cpu = cpu;
+  if (cores !== undefined) hw.cores = cores;
+  if (ramGb !== undefined) hw.ramGb = ramGb;
+  if (gpu !== undefined) hw.gpu = gpu;
+  if (vramGb !== undefined) hw.vramGb = vramGb;
+  return Object.keys(hw).length > 0 ? hw : undefined;
+}
+
+/** Names from `["a", "b"]` or Ollama's `[{ "name": "a" }, …]`; undefined if it is not a list. */
+function modelNames(value: unknown): string[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  return value.flatMap((m) => {
+    if (typeof m === 'string') return [m];
+    const r = asRecord(m);
+    const name = str(r?.name) ?? str(r?.model) ?? str(r?.id);
+    return name === undefined ? [] : [name];
+  });
+}
+
+function detailOf(body: Record<string, unknown>): string | undefined {
+  for (const key of ['reason', 'detail', 'error', 'message']) {
+    const v = body[key];
+    if (typeof v === 'string' && v.trim()) return v.trim().slice(0, 200);
+  }
+  return undefined;
+}
+
+function httpFailure(status: number): ProbeFailure {
+  return new ProbeFailure(status === 401 || status === 403 ? `HTTP ${status}: token missing or rejected` : `HTTP ${status}`);
+}
+
+const INVALID_JSON = Symbol('invalid JSON');
+
+interface JsonResponse {
+  status: number;
+  body: unknown;
+  /** Round trip from sending the request to the end of the answer. */
+  ms: number;
+}
+
+async function getJson(target: Target, path: string): Promise<JsonResponse> {
+  const start = performance.now();
+  const res = await request(`${target.baseUrl}${path}`, {
+    method: 'GET',
+    dispatcher: target.dispatcher,
+    signal: target.signal,
+    headers: { accept: 'application/json', ...(target.token && { authorization: `Bearer ${target.token}` }) },
+  });
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of res.body) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > MAX_BODY_BYTES) {
+      res.body.destroy();
+      throw new ProbeFailure(`answer of ${path} larger than ${MAX_BODY_BYTES / 1024 / 1024} MB`);
+    }
+    chunks.push(buf);
+  }
+  const ms = performance.now() - start;
+  const text = Buffer.concat(chunks).toString('utf8');
+  let body: unknown = INVALID_JSON;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // INVALID_JSON stays; whether that matters depends on the status and the kind.
+  }
+  return { status: res.statusCode, body, ms };
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function nonNegative(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/** Node and undici put the code on the error, its cause, or (happy eyeballs over several addresses) an AggregateError's members. */
+function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof e.code === 'string') return e.code;
+  if (Array.isArray(e.errors) && e.errors.length > 0) return errorCode(e.errors[0]);
+  return e.cause === undefined ? undefined : errorCode(e.cause);
+}

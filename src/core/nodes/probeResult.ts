@@ -1,0 +1,31 @@
+import type { NodeKind } from '../config/schema';
+import type { NodeHardware } from './nodeInfo';
+
+/** What one health probe of one node found; the registry folds it into the node's state. */
+export interface ProbeResult {
+  name: string;
+  /** The kind and address probed: a result for a node that has since moved or changed kind is dropped. */
+  kind: NodeKind;
+  baseUrl: string;
+  /** The node's health. `untrusted` is not a health: the registry keeps discovered nodes untrusted whatever this says. */
+  state: 'available' | 'degraded' | 'unavailable';
+  /** Why the state is not `available`, short enough for a tree item (`connection refused`, `timeout after 2000 ms`). */
+  reason?: string;
+  /** Round trip of the main probe request, ms; set whenever the node answered. */
+  latencyMs?: number;
+  /** Left undefined when the probe could not tell (the registry then keeps what it knew). */
+  models?: string[];
+  loadedModels?: string[];
+  reportedLoad?: number;
+  maxParallel?: number;
+  /** For `harombe` nodes: `ollama` when /health lists the Ollama API among `apis`, else Harombe 0.3.1's `complete`. */
+  api?: 'ollama' | 'complete';
+  /** The model and tier a `harombe` worker says it serves. */
+  model?: string;
+  tier?: 0 | 1 | 2;
+  version?: string;
+  nodeId?: string;
+  hardware?: NodeHardware;
+  /** When the probe finished, ms since epoch. */
+  at: number;
+}
