@@ -249,7 +249,7 @@ export class Coordinator implements Disposable {
         const reason = describeFailure(err);
         attempts.push({ node: node.name, reason });
         this.metrics.recordNodeError(node.name, this.clock.now());
-        this.logger.warn(`node ${node.name} failed: ${reason}`);
+        this.logger.info(`node ${node.name} failed: ${reason}`);
         if (err instanceof NodeError && err.countsAgainstNode) {
           // Let the registry's view catch up now instead of at the next sweep.
           void this.prober.probe(node.name).catch(() => undefined);

@@ -1,0 +1,106 @@
+/**
+ * The extension-host side of the integration tests: VS Code loads this module (its bundle,
+ * out/test/integration/index.js) as `extensionTestsPath` and calls `run()`, as @vscode/test-electron
+ * does. A rejected promise makes the workbench report exit code 1.
+ *
+ * The extension host's stdout does not reach the runner; console output comes back through the
+ * smoke-test driver's codeAutomationLog (marked, see hostOutput), and the structured results
+ * through the file named by HAROMBE_TEST_RESULTS (the most robust channel: the environment reaches
+ * the extension host).
+ */
+import { readdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { format } from 'node:util';
+import Mocha from 'mocha';
+import * as vscode from 'vscode';
+import { hostOutput } from '../vscode/hostOutput';
+import { testMetrics } from './testMetrics';
+
+interface TestResult {
+  title: string;
+  state: 'passed' | 'failed' | 'pending';
+  durationMs?: number;
+  error?: string;
+}
+
+export async function run(): Promise<void> {
+  const started = performance.now();
+  const mocha = new Mocha({
+    ui: 'bdd',
+    reporter: 'spec',
+    color: false,
+    timeout: 20_000,
+    ...(process.env.HAROMBE_TEST_GREP ? { grep: process.env.HAROMBE_TEST_GREP } : {}),
+  });
+  for (const file of testFiles(__dirname)) mocha.addFile(file);
+
+  const results: TestResult[] = [];
+  const restoreConsole = markConsole();
+  let failures: number;
+  try {
+    failures = await new Promise<number>((resolve) => {
+      const runner = mocha.run(resolve);
+      runner.on('pass', (test) => results.push({ title: test.fullTitle(), state: 'passed', durationMs: test.duration }));
+      runner.on('pending', (test) => results.push({ title: test.fullTitle(), state: 'pending' }));
+      // Hook failures arrive here too, with the hook as the "test".
+      runner.on('fail', (test, error: Error) => results.push({ title: test.fullTitle(), state: 'failed', durationMs: test.duration, error: error.stack ?? error.message }));
+    });
+  } catch (error) {
+    // mocha.run() throws when a test file fails to load (a bad import, an error at top level).
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    console.error(`Cannot load the integration tests: ${message}`);
+    results.push({ title: 'loading the test files', state: 'failed', error: message });
+    failures = 1;
+  } finally {
+    restoreConsole();
+  }
+
+  const resultsFile = process.env.HAROMBE_TEST_RESULTS;
+  if (resultsFile) {
+    const count = (state: TestResult['state']) => results.filter((r) => r.state === state).length;
+    const summary = {
+      passed: count('passed'),
+      failed: count('failed'),
+      pending: count('pending'),
+      durationMs: Math.round(performance.now() - started),
+      vscodeVersion: vscode.version,
+      tests: results,
+      metrics: testMetrics.all(),
+    };
+    writeFileSync(resultsFile, JSON.stringify(summary, null, 2));
+  }
+  if (failures > 0) throw new Error(`${failures} integration test(s) failed`);
+}
+
+/** Marks what the tests and mocha's reporter print, until the returned function restores console. */
+function markConsole(): () => void {
+  const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+  // The extension host defines console's methods as getters (to attribute output to an extension),
+  // so plain assignment is ignored: redefine them, and put the original descriptors back after.
+  const descriptors = methods.map((method) => Object.getOwnPropertyDescriptor(console, method));
+  for (const method of methods) {
+    const original = console[method];
+    Object.defineProperty(console, method, {
+      configurable: true,
+      writable: true,
+      value: (...args: unknown[]) => original.call(console, hostOutput.mark(format(...args))),
+    });
+  }
+  // The reporters took their own reference to console.log when mocha was loaded.
+  const reporterLog = Mocha.reporters.Base.consoleLog;
+  Mocha.reporters.Base.consoleLog = (...args: unknown[]) => reporterLog.call(console, hostOutput.mark(format(...args)));
+  return () => {
+    for (const [i, method] of methods.entries()) {
+      const descriptor = descriptors[i];
+      if (descriptor) Object.defineProperty(console, method, descriptor);
+    }
+    Mocha.reporters.Base.consoleLog = reporterLog;
+  };
+}
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.test.js'))
+    .sort()
+    .map((name) => path.join(dir, name));
+}

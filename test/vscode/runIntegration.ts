@@ -1,0 +1,103 @@
+/**
+ * Runs test/integration inside a real VS Code extension host: code-server's, driven by chromium.
+ * It builds nothing: `npm run test:integration` builds the extension and the test bundles first.
+ *
+ * Environment:
+ *   HAROMBE_TEST_GREP        only the tests whose full title matches (mocha's grep)
+ *   HAROMBE_TEST_TIMEOUT_MS  overall limit, default 300000
+ *   HAROMBE_TEST_VERBOSE=1   also print the workbench's console (always kept in workbench.log)
+ * and, set by this runner for the extension host:
+ *   HAROMBE_TEST_RESULTS     the JSON results file that test/integration/index.ts writes
+ */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { startCodeServer } from './codeServer';
+import type { CodeServer } from './codeServer';
+import { harness } from './harness';
+import { hostOutput } from './hostOutput';
+import { prepareRun } from './prepareRun';
+import { openWorkbench } from './workbench';
+import type { Workbench } from './workbench';
+
+interface Results {
+  passed: number;
+  failed: number;
+  pending: number;
+  durationMs: number;
+  vscodeVersion: string;
+  metrics: { name: string; value: number; unit: string }[];
+}
+
+const timeoutMs = Number(process.env.HAROMBE_TEST_TIMEOUT_MS ?? 300_000);
+
+async function main(): Promise<number> {
+  const started = performance.now();
+  const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
+  for (const built of [harness.extensionBundle, harness.integrationTestsEntry]) {
+    if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run test:integration\`, which builds it`);
+  }
+  const run = prepareRun('integration');
+  console.log(`[integration] run folder ${run.runDir}`);
+  const workbenchLog = path.join(run.runDir, 'workbench.log');
+  const verbose = process.env.HAROMBE_TEST_VERBOSE === '1';
+  const onLog = (line: string) => {
+    const hostLine = hostOutput.unmark(line);
+    if (hostLine !== undefined) console.log(hostLine);
+    else if (verbose) console.log(`[workbench] ${line}`);
+    appendFileSync(workbenchLog, `${hostLine ?? line}\n`);
+  };
+
+  // Filled in as they start, for the deadline's report and the clean-up.
+  const live: { server?: CodeServer; workbench?: Workbench } = {};
+  const runTests = async (): Promise<number> => {
+    const env: Record<string, string> = { HAROMBE_TEST_RESULTS: run.resultsFile };
+    if (process.env.HAROMBE_TEST_GREP) env.HAROMBE_TEST_GREP = process.env.HAROMBE_TEST_GREP;
+    const server = (live.server = await startCodeServer({ runDir: run.runDir, env }));
+    console.log(`[integration] code-server ${server.url} ready after ${elapsed()}`);
+    const workbench = (live.workbench = await openWorkbench(server, { folder: run.workspace, extensionTestsPath: harness.integrationTestsEntry, onLog }));
+    return workbench.testsExited;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  try {
+    const outcome = await Promise.race([runTests(), deadline]);
+    if (outcome === 'timeout') {
+      const screenshot = path.join(run.runDir, 'timeout.png');
+      await live.workbench?.page.screenshot({ path: screenshot }).catch(() => undefined);
+      console.error(`[integration] TIMEOUT: no test result within ${timeoutMs / 1000} s (HAROMBE_TEST_TIMEOUT_MS).`);
+      console.error(`[integration] see ${screenshot}, ${workbenchLog} and ${path.join(run.runDir, 'code-server.log')}; the last's end:\n${live.server?.logTail(30) ?? ''}`);
+      return 1;
+    }
+    const results = readResults(run.resultsFile);
+    if (!results) {
+      console.error(`[integration] the extension host exited with ${outcome} but wrote no ${run.resultsFile}: did run() start? See ${workbenchLog} and ${live.server?.logFile}`);
+      return outcome === 0 ? 1 : outcome;
+    }
+    for (const metric of results.metrics) console.log(`[integration] ${metric.name}: ${metric.value.toFixed(1)} ${metric.unit}`);
+    console.log(`[integration] VS Code ${results.vscodeVersion}, tests ${results.durationMs} ms, whole run ${elapsed()}, results ${run.resultsFile}`);
+    // The closing line in the form CI's log reader counts.
+    console.log(`integration: ${results.passed} passed, ${results.failed} failed${results.pending ? `, ${results.pending} skipped` : ''}`);
+    if (results.passed + results.failed === 0) {
+      console.error('[integration] no test ran');
+      return 1;
+    }
+    return results.failed > 0 ? 1 : outcome;
+  } finally {
+    clearTimeout(timer);
+    // After a timeout either may still be starting; the server's exit hook kills its group then.
+    await live.workbench?.close();
+    await live.server?.stop();
+  }
+}
+
+function readResults(file: string): Results | undefined {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Results) : undefined;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`[integration] FAILED: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);
