@@ -49,6 +49,9 @@ export type ChatChunk =
       evalMs?: number;
     };
 
+/** The wire protocol a node's chat runs over; picks the client in `createInferenceClient`. */
+export type InferenceProtocol = 'ollama' | 'openai' | 'complete';
+
 /** Where and how to reach one node's chat API. */
 export interface Endpoint {
   /** `http://host:port` without a trailing slash. */
@@ -59,6 +62,8 @@ export interface Endpoint {
   stallTimeoutMs: number;
   /** Longest time to open the connection, in ms. */
   connectTimeoutMs: number;
+  /** Longest NDJSON / SSE line (or whole JSON answer) accepted, in bytes; 1 MiB when absent. */
+  maxLineBytes?: number;
 }
 
 /** One protocol's client (Ollama /api/chat, OpenAI /v1/chat/completions, Harombe 0.3.1 /api/complete). */

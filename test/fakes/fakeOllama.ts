@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import type { Exchange, FakeAnswer, RouteError } from './fakeServer';
+import { FakeServer } from './fakeServer';
+import type { FakeReply, FakeToolCall } from './fakeReply';
+import { answerHarombeComplete } from './harombeComplete';
+import { answerOllama } from './ollamaAnswers';
+import { answerChatCompletion, openaiModelList } from './openaiAnswers';
+
+/** Makes the fake also a worker of this project (`harombe start`): `/health` and `/api/complete`. */
+export interface FakeWorkerOptions {
+  model: string;
+  tier: number;
+  version?: string;
+  nodeId?: string;
+  apis?: string[];
+  maxParallel?: number;
+  status?: 'ok' | 'degraded';
+}
+
+export interface FakeOllamaOptions {
+  /** Models `/api/tags` lists and chat accepts (others are 404 as in Ollama). Default `['qwen2.5:7b']`. */
+  models?: string[];
+  /** Models `/api/ps` lists as loaded. Default: all of `models`. */
+  loaded?: string[];
+  /** The answer's text; default a deterministic text naming the model (see `fakeReply`). */
+  reply?: FakeReply;
+  /** Delay before each streamed record. Default 0. */
+  chunkDelayMs?: number;
+  /**
+   * Answered instead of text when a chat request offers tools and has no tool result yet
+   * (`/api/chat`, `/v1/chat/completions`); on `/api/complete`, answered once after being set.
+   */
+  toolCalls?: FakeToolCall[];
+  /** Require `Authorization: Bearer <token>` on every route but `/health`; 401 otherwise. */
+  token?: string;
+  worker?: FakeWorkerOptions;
+  /** What `/api/version` says. */
+  ollamaVersion?: string;
+}
+
+const DEFAULT_MODELS = ['qwen2.5:7b'];
+
+/**
+ * An Ollama server, close enough to the real one that the official `ollama` and `openai` npm
+ * clients work against it unchanged: `/api/chat`, `/api/generate`, `/api/tags`, `/api/ps`,
+ * `/api/version`, `/api/show`, and the OpenAI-compatible `/v1/chat/completions` and `/v1/models`.
+ * With `worker` set it is also a worker of this project.
+ */
+export class FakeOllama extends FakeServer {
+  private opts: FakeOllamaOptions;
+  private completeToolCallsArmed: boolean;
+
+  private constructor(opts: FakeOllamaOptions) {
+    super();
+    this.opts = { ...opts };
+    this.chunkDelayMs = opts.chunkDelayMs ?? 0;
+    this.completeToolCallsArmed = Boolean(opts.toolCalls?.length);
+  }
+
+  static async start(opts: FakeOllamaOptions = {}): Promise<FakeOllama> {
+    const fake = new FakeOllama(opts);
+    await fake.listen(0);
+    return fake;
+  }
+
+  get options(): Readonly<FakeOllamaOptions> {
+    return this.opts;
+  }
+
+  /** Changes options from the next request on; setting `toolCalls` re-arms them for `/api/complete`. */
+  setOptions(partial: Partial<FakeOllamaOptions>): void {
+    this.opts = { ...this.opts, ...partial };
+    if (partial.chunkDelayMs !== undefined) this.chunkDelayMs = partial.chunkDelayMs;
+    if ('toolCalls' in partial) this.completeToolCallsArmed = Boolean(partial.toolCalls?.length);
+  }
+
+  protected async handle(ex: Exchange): Promise<void> {
+    const { method, path } = ex.record;
+    const route = `${method} ${path}`;
+    const worker = this.opts.worker;
+
+    if (route === 'GET /health' && worker) return this.health(ex, worker);
+    // Ollama answers a bare GET / with this text; tools use it as a liveness check.
+    if (route === 'GET /' || route === 'HEAD /') return this.sendText(ex, 200, 'Ollama is running');
+
+    if (!this.authorized(ex, this.opts.token)) {
+      return this.sendError(ex, 401, path.startsWith('/v1/') ? 'openai' : 'ollama', 'unauthorized');
+    }
+    switch (route) {
+      case 'POST /api/chat':
+        return this.chat(ex, answerOllama('chat', ex.record.body, this.replyOptions()), 'ollama');
+      case 'POST /api/generate':
+        return this.chat(ex, answerOllama('generate', ex.record.body, this.replyOptions()), 'ollama');
+      case 'POST /v1/chat/completions':
+        return this.chat(ex, answerChatCompletion(ex.record.body, this.replyOptions()), 'openai');
+      case 'POST /api/complete':
+        if (!worker) break;
+        return this.complete(ex, worker);
+      case 'GET /api/tags':
+        return this.sendJson(ex, 200, { models: this.models().map((m) => modelEntry(m)) });
+      case 'GET /api/ps':
+        return this.sendJson(ex, 200, { models: this.loaded().map((m) => ({ ...modelEntry(m), expires_at: new Date(Date.now() + 300_000).toISOString(), size_vram: 4_683_087_332 })) });
+      case 'GET /api/version':
+        return this.sendJson(ex, 200, { version: this.opts.ollamaVersion ?? '0.12.6' });
+      case 'POST /api/show':
+        return this.show(ex);
+      case 'GET /v1/models':
+        return this.sendJson(ex, 200, openaiModelList(this.models(), 'library'));
+    }
+    // Go's default 404.
+    this.sendText(ex, 404, '404 page not found');
+  }
+
+  private async chat(ex: Exchange, answer: FakeAnswer | RouteError, flavour: 'ollama' | 'openai'): Promise<void> {
+    if ('status' in answer) return this.sendError(ex, answer.status, flavour, answer.message);
+    this.countInFlight(ex);
+    await this.answer(ex, this.fault, answer);
+  }
+
+  private async complete(ex: Exchange, worker: FakeWorkerOptions): Promise<void> {
+    const toolCalls = this.completeToolCallsArmed ? this.opts.toolCalls : undefined;
+    const answer = answerHarombeComplete(ex.record.body, { model: worker.model, reply: this.opts.reply, toolCalls });
+    if ('status' in answer) return this.sendError(ex, answer.status, 'fastapi', answer.message);
+    if (toolCalls) this.completeToolCallsArmed = false;
+    this.countInFlight(ex);
+    await this.answer(ex, this.fault, answer);
+  }
+
+  private async health(ex: Exchange, worker: FakeWorkerOptions): Promise<void> {
+    const body = {
+      status: worker.status ?? 'ok',
+      model: worker.model,
+      tier: worker.tier,
+      version: worker.version ?? '0.1.0',
+      node_id: worker.nodeId ?? `fake-${this.port}`,
+      in_flight: this.inFlight,
+      max_parallel: worker.maxParallel ?? 4,
+      models: this.models(),
+      hardware: null,
+      apis: worker.apis ?? ['ollama', 'openai', 'complete'],
+    };
+    const text = JSON.stringify(body);
+    await this.answer(ex, this.healthFault, {
+      contentType: 'application/json',
+      streamed: false,
+      pieces: [text],
+      final: [],
+      garbage: '<html>not json</html>',
+      oversized: (bytes) => JSON.stringify({ ...body, padding: 'x'.repeat(bytes) }),
+      flavour: 'fastapi',
+    });
+  }
+
+  private show(ex: Exchange): void {
+    const body = ex.record.body as { model?: unknown; name?: unknown } | undefined;
+    const model = typeof body?.model === 'string' ? body.model : typeof body?.name === 'string' ? body.name : '';
+    if (!this.models().includes(model)) return this.sendError(ex, 404, 'ollama', `model '${model}' not found`);
+    this.sendJson(ex, 200, {
+      modelfile: `FROM ${model}\n`,
+      parameters: 'temperature 0.7',
+      template: '{{ .Prompt }}',
+      details: details(model),
+      model_info: { 'general.architecture': 'qwen2', 'general.parameter_count': 7_615_616_512, 'qwen2.context_length': 32768 },
+      capabilities: ['completion', 'tools'],
+      modified_at: '2025-01-01T00:00:00Z',
+    });
+  }
+
+  private replyOptions() {
+    return { models: this.models(), acceptAnyModel: false, reply: this.opts.reply, toolCalls: this.opts.toolCalls };
+  }
+
+  private models(): string[] {
+    return this.opts.models ?? DEFAULT_MODELS;
+  }
+
+  private loaded(): string[] {
+    return this.opts.loaded ?? this.models();
+  }
+}
+
+function modelEntry(name: string) {
+  return {
+    name,
+    model: name,
+    modified_at: '2025-01-01T00:00:00Z',
+    size: 4_683_087_332,
+    digest: createHash('sha256').update(name).digest('hex'),
+    details: details(name),
+  };
+}
+
+function details(name: string) {
+  const size = /:(\d+(\.\d+)?)b/i.exec(name)?.[1];
+  return {
+    parent_model: '',
+    format: 'gguf',
+    family: name.split(/[:.\d]/)[0] || 'llama',
+    families: [name.split(/[:.\d]/)[0] || 'llama'],
+    parameter_size: size ? `${size}B` : '7.6B',
+    quantization_level: 'Q4_K_M',
+  };
+}

@@ -1,0 +1,77 @@
+import type { Exchange } from './fakeServer';
+import { FakeServer } from './fakeServer';
+import type { FakeReply, FakeToolCall } from './fakeReply';
+import { answerChatCompletion, openaiModelList } from './openaiAnswers';
+
+export interface FakeOpenAIOptions {
+  /** What `/v1/models` lists. Default `['qwen2.5:7b']`. */
+  models?: string[];
+  /** Answer any model name, as llama.cpp does (default); false makes unknown models a 404, as vLLM does. */
+  acceptAnyModel?: boolean;
+  reply?: FakeReply;
+  /** Delay before each SSE event. Default 0. */
+  chunkDelayMs?: number;
+  /** Answered instead of text when the request offers tools and has no tool result yet. */
+  toolCalls?: FakeToolCall[];
+  /** Require `Authorization: Bearer <token>` on the `/v1` routes; 401 otherwise. */
+  token?: string;
+}
+
+/**
+ * An OpenAI-compatible server like llama.cpp's or vLLM's: `/v1/models`, `/v1/chat/completions`
+ * (SSE or one JSON), `/health`, and no Ollama routes.
+ */
+export class FakeOpenAI extends FakeServer {
+  private opts: FakeOpenAIOptions;
+
+  private constructor(opts: FakeOpenAIOptions) {
+    super();
+    this.opts = { ...opts };
+    this.chunkDelayMs = opts.chunkDelayMs ?? 0;
+  }
+
+  static async start(opts: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
+    const fake = new FakeOpenAI(opts);
+    await fake.listen(0);
+    return fake;
+  }
+
+  get options(): Readonly<FakeOpenAIOptions> {
+    return this.opts;
+  }
+
+  setOptions(partial: Partial<FakeOpenAIOptions>): void {
+    this.opts = { ...this.opts, ...partial };
+    if (partial.chunkDelayMs !== undefined) this.chunkDelayMs = partial.chunkDelayMs;
+  }
+
+  protected async handle(ex: Exchange): Promise<void> {
+    const route = `${ex.record.method} ${ex.record.path}`;
+    const models = this.opts.models ?? ['qwen2.5:7b'];
+    if (route === 'GET /health') {
+      return this.answer(ex, this.healthFault, {
+        contentType: 'application/json',
+        streamed: false,
+        pieces: [JSON.stringify({ status: 'ok' })],
+        final: [],
+        garbage: '<html>not json</html>',
+        oversized: (bytes) => JSON.stringify({ status: 'ok', padding: 'x'.repeat(bytes) }),
+        flavour: 'openai',
+      });
+    }
+    if (!this.authorized(ex, this.opts.token)) return this.sendError(ex, 401, 'openai', 'Invalid API Key');
+    if (route === 'GET /v1/models') return this.sendJson(ex, 200, openaiModelList(models, 'llamacpp'));
+    if (route === 'POST /v1/chat/completions') {
+      const answer = answerChatCompletion(ex.record.body, {
+        models,
+        acceptAnyModel: this.opts.acceptAnyModel ?? true,
+        reply: this.opts.reply,
+        toolCalls: this.opts.toolCalls,
+      });
+      if ('status' in answer) return this.sendError(ex, answer.status, 'openai', answer.message);
+      this.countInFlight(ex);
+      return this.answer(ex, this.fault, answer);
+    }
+    this.sendError(ex, 404, 'openai', 'File Not Found');
+  }
+}

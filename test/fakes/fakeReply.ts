@@ -1,0 +1,61 @@
+/** A chat message as a fake node received it (any API's shape). */
+export interface FakeMessage {
+  role: string;
+  content?: unknown;
+}
+
+/** What a fake answers: fixed text, or text computed from the conversation. */
+export type FakeReply = string | ((messages: FakeMessage[], model: string) => string);
+
+/** A tool call a fake answers with when the request offers tools. */
+export interface FakeToolCall {
+  name: string;
+  arguments: Record<string, unknown>;
+  /** Sent on the OpenAI routes (generated when absent); Ollama's native API sends none. */
+  id?: string;
+}
+
+/**
+ * The text a fake answers. The default is deterministic, names the model (so a test can tell
+ * which node answered), quotes the start of the last user message, and has non-ASCII characters
+ * so that byte-level splitting of UTF-8 gets exercised.
+ */
+export function fakeReply(reply: FakeReply | undefined, messages: FakeMessage[], model: string): string {
+  if (typeof reply === 'string') return reply;
+  if (reply) return reply(messages, model);
+  const lastUser = [...messages].reverse().find((m) => m.role === 'user');
+  const said = typeof lastUser?.content === 'string' ? lastUser.content.slice(0, 40) : '';
+  return `Hello from ${model}! You said: "${said}". Grüße 👋 — this is a fake answer.`;
+}
+
+/** Splits text into token-like pieces (each whitespace run starts a new piece); joining them gives the text back. */
+export function splitTokens(text: string): string[] {
+  return text.length === 0 ? [] : text.split(/(?=\s)/);
+}
+
+/** A deterministic prompt size: the words of every message. */
+export function countPromptTokens(messages: FakeMessage[]): number {
+  let n = 0;
+  for (const m of messages) if (typeof m.content === 'string') n += m.content.split(/\s+/).filter(Boolean).length;
+  return Math.max(1, n);
+}
+
+/**
+ * Whether to answer with tool calls: the request offers tools and no tool result is in the
+ * conversation yet. Stateless, so an agent loop ends after one round and a retried request on
+ * another node behaves the same.
+ */
+export function wantsToolCalls(toolCalls: FakeToolCall[] | undefined, body: { tools?: unknown; messages?: unknown }): boolean {
+  if (!toolCalls?.length || !Array.isArray(body.tools) || body.tools.length === 0) return false;
+  const messages = Array.isArray(body.messages) ? (body.messages as FakeMessage[]) : [];
+  return !messages.some((m) => m?.role === 'tool');
+}
+
+/** What a fake route needs to know to answer a chat. */
+export interface ReplyOptions {
+  models: string[];
+  /** false: an unknown model is a 404 (Ollama); true: any model name is answered (llama.cpp). */
+  acceptAnyModel: boolean;
+  reply?: FakeReply;
+  toolCalls?: FakeToolCall[];
+}
