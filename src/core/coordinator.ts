@@ -1,6 +1,6 @@
 import type { ChatEvent, ErrorEvent } from './chatEvent';
 import type { HarombeConfig } from './config/schema';
-import { Conversation } from './conversation';
+import type { Conversation } from './conversation';
 import { createInferenceClient } from './inference/createInferenceClient';
 import { NodeError } from './inference/nodeError';
 import type { ChatChunk, ChatMessage, ToolDefinition } from './inference/types';

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fakeReply } from '../../fakes/fakeReply';
@@ -65,7 +65,7 @@ describe('harombe CLI', function () {
   it('prints --version and --help for every command', async () => {
     const v = await harombe(['--version']);
     assert.equal(v.code, 0);
-    assert.equal(v.stdout.trim(), (require(join(root, 'package.json')) as { version: string }).version);
+    assert.equal(v.stdout.trim(), (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version);
     for (const cmd of [[], ['cluster'], ['cluster', 'status'], ['cluster', 'test'], ['cluster', 'metrics'], ['chat'], ['classify'], ['config', 'check']]) {
       const h = await harombe([...cmd, '--help']);
       assert.equal(h.code, 0, `${cmd.join(' ')} --help`);

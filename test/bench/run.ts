@@ -1,0 +1,54 @@
+/**
+ * `npm run bench`: every benchmark, side by side in one run, printed as a table with its target.
+ * Figures only; nothing here fails a build.
+ */
+import { cpus } from 'node:os';
+import { benchClassify } from './classifyBench';
+import { benchClusterStatus, benchFailover, benchHealthSweep } from './coreBench';
+
+interface Row {
+  what: string;
+  figure: string;
+  target: string;
+}
+
+const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 0)} ms`;
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const want = (name: string) => only.length === 0 || only.includes(name);
+  const rows: Row[] = [];
+  process.stderr.write(`Harombe benchmarks on ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
+
+  if (want('classify')) {
+    const c = await benchClassify();
+    rows.push({ what: `classify, µs per prompt (${c.prompts} prompts), median / p99`, figure: `${c.medianUs.toFixed(1)} / ${c.p99Us.toFixed(1)} µs`, target: '≤ 15 µs (Harombe: ~14 µs)' });
+    rows.push({ what: 'classify accuracy, dev.jsonl / held-out set', figure: `${(c.accuracyDev * 100).toFixed(1)} % / ${(c.accuracyHeldout * 100).toFixed(1)} %`, target: '(Harombe: < 50 % unseen)' });
+  }
+  if (want('sweep')) {
+    const s = await benchHealthSweep(100, 10);
+    rows.push({ what: `health sweep, ${s.nodes} nodes of which ${s.hung} hang (probe timeout ${s.timeoutMs} ms)`, figure: `${ms(s.wallMs)} (${s.unavailable} unavailable)`, target: '≤ 1.2 s' });
+  }
+  if (want('failover')) {
+    const f = await benchFailover(100);
+    rows.push({ what: `node dies mid-stream → first token from the next node (${f.completed}/${f.trials} answers complete), p50 / p95 / max`, figure: `${ms(f.p50Ms)} / ${ms(f.p95Ms)} / ${ms(f.maxMs)}`, target: 'p95 ≤ 1 s' });
+  }
+  if (want('status')) {
+    const targets: Record<string, string> = { 'all up': '0.3 s (Python: 1.6 s)', 'one refusing': '1.5 s (Python: 5 s)', 'one hung': '1.5 s (Python: 20 s)' };
+    for (const r of await benchClusterStatus(5)) rows.push({ what: `\`harombe cluster status\` wall time, 3 nodes, ${r.scenario} (median of ${r.runs})`, figure: ms(r.medianMs), target: targets[r.scenario] ?? '' });
+  }
+
+  const w0 = Math.max(...rows.map((r) => r.what.length), 9);
+  const w1 = Math.max(...rows.map((r) => r.figure.length), 6);
+  const line = (a: string, b: string, c: string) => `| ${a.padEnd(w0)} | ${b.padEnd(w1)} | ${c} |`;
+  const out = [line('Benchmark', 'Figure', 'Target'), `|${'-'.repeat(w0 + 2)}|${'-'.repeat(w1 + 2)}|--------|`, ...rows.map((r) => line(r.what, r.figure, r.target))];
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
