@@ -54,7 +54,7 @@ export const breakerSchema = z
 
 export const healthSchema = z
   .object({
-    interval: seconds(10).describe('Seconds between health sweeps.'),
+    interval: seconds(2).describe('Seconds between health sweeps (a node that crashes without a goodbye is seen within about this long).'),
     timeout: seconds(1).describe('Seconds one health probe may take (a LAN node answers /health in milliseconds; a hung one costs this much and no more).'),
   })
   .prefault({});
