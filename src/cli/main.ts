@@ -6,6 +6,7 @@ import { CliExit } from './cliContext';
 import { registerClassifyCommand } from './classifyCommand';
 import { registerClusterCommands } from './clusterCommands';
 import { registerConfigCommand } from './configCommand';
+import { registerStartCommand } from './startCommand';
 
 function buildProgram(): Command {
   const program = new Command('harombe')
@@ -19,6 +20,7 @@ function buildProgram(): Command {
   registerChatCommand(program);
   registerClassifyCommand(program);
   registerConfigCommand(program);
+  registerStartCommand(program);
   return program;
 }
 

@@ -168,7 +168,14 @@ export abstract class FakeServer {
   /** Marks the exchange as a chat answer for `inFlight` until its response closes. */
   protected countInFlight(ex: Exchange): void {
     this.inFlightCount++;
-    ex.res.once('close', () => this.inFlightCount--);
+    // 'finish' comes before the client can see the end; 'close' alone may come after it.
+    let counted = true;
+    const done = () => {
+      if (counted) this.inFlightCount--;
+      counted = false;
+    };
+    ex.res.once('finish', done);
+    ex.res.once('close', done);
   }
 
   protected sendJson(ex: Exchange, status: number, body: unknown, headers: Record<string, string> = {}): void {

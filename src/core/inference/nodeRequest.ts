@@ -52,16 +52,16 @@ export async function nodeRequest(dispatcher: Dispatcher, endpoint: Endpoint, op
     () => controller.abort(new NodeError('connect_timeout', `could not connect to ${host} within ${endpoint.connectTimeoutMs} ms`)),
     endpoint.connectTimeoutMs,
   );
-  let body: Dispatcher.ResponseData['body'] | undefined;
-  let gotHeaders = false;
+  // Filled in as the exchange progresses; the stall timer reads it.
+  const seen: { body?: Dispatcher.ResponseData['body']; headers: boolean } = { headers: false };
   let stallTimer: NodeJS.Timeout | undefined;
   const onStall = () => {
     // Unread bytes mean the consumer is behind, not the node; undici stops reading the socket then.
-    if (body && body.readableLength > 0) {
+    if (seen.body && seen.body.readableLength > 0) {
       stallTimer?.refresh();
       return;
     }
-    const what = gotHeaders ? `went silent for more than ${endpoint.stallTimeoutMs} ms mid-answer` : `sent no answer within ${endpoint.stallTimeoutMs} ms`;
+    const what = seen.headers ? `went silent for more than ${endpoint.stallTimeoutMs} ms mid-answer` : `sent no answer within ${endpoint.stallTimeoutMs} ms`;
     controller.abort(new NodeError('stall', `${host} ${what}`));
   };
   const watch: ExchangeWatch = {
@@ -71,7 +71,7 @@ export async function nodeRequest(dispatcher: Dispatcher, endpoint: Endpoint, op
       else stallTimer = setTimeout(onStall, endpoint.stallTimeoutMs).unref();
     },
     headers() {
-      gotHeaders = true;
+      seen.headers = true;
       stallTimer?.refresh();
     },
     data() {
@@ -118,11 +118,12 @@ export async function nodeRequest(dispatcher: Dispatcher, endpoint: Endpoint, op
     controller.abort(error);
     throw error;
   }
-  body = res.body;
+  seen.body = res.body;
 
   if (res.statusCode < 200 || res.statusCode >= 300) {
     const text = await readErrorText(res.body, endpoint.token);
     release();
+    if (callerSignal?.aborted) throw abortedError();
     throw statusError(res.statusCode, res.headers, text, endpoint);
   }
 

@@ -1,0 +1,209 @@
+import * as si from 'systeminformation';
+import type { NodeHardware } from '../core/nodes/nodeInfo';
+import type { Logger } from '../core/util/logger';
+
+/** Who this worker is, as /health and the mDNS announcement tell it. */
+export interface WorkerIdentity {
+  /** The model from the config or `--model`; `auto` means "whatever Ollama has first". */
+  model: string;
+  tier: number;
+  version: string;
+  nodeId: string;
+  maxParallel: number;
+}
+
+export interface WorkerHealthOptions extends WorkerIdentity {
+  /** Names of the models the worker's Ollama has (`/api/tags`); rejects when Ollama is unreachable. */
+  listModels(signal: AbortSignal): Promise<string[]>;
+  /** Requests the worker is serving right now. */
+  inFlight(): number;
+  logger: Logger;
+  /** Tests replace the real detection; the default asks systeminformation. */
+  detectHardware?: () => Promise<NodeHardware>;
+  /** Longest wait for Ollama's `/api/tags` before calling it unreachable. */
+  probeTimeoutMs?: number;
+  /** How long one answer from Ollama is reused, so a burst of probes costs Ollama one request. */
+  cacheMs?: number;
+}
+
+/** The APIs a worker of ours serves; the coordinator streams through `/api/chat` only when `ollama` is listed. */
+export const WORKER_APIS = ['ollama', 'openai', 'complete'] as const;
+
+export interface HealthBody {
+  status: 'ok' | 'degraded';
+  model: string;
+  tier: number;
+  version: string;
+  node_id: string;
+  in_flight: number;
+  max_parallel: number;
+  models: string[];
+  /** Null until the background detection has finished (it can take seconds on some machines). */
+  hardware: WireHardware | null;
+  apis: readonly string[];
+  /** Why the worker is degraded; deliberately vague because /health needs no token. */
+  reason?: string;
+}
+
+/** NodeHardware as /health spells it: snake_case, like every other key of the body. */
+export interface WireHardware {
+  cpu?: string;
+  cores?: number;
+  ram_gb?: number;
+  gpu?: string;
+  vram_gb?: number;
+}
+
+export interface ReadyBody {
+  status: 'ready' | 'not_ready';
+  reason?: string;
+}
+
+interface Probe {
+  at: number;
+  models?: string[];
+  error?: string;
+}
+
+const HARDWARE_TIMEOUT_MS = 20_000;
+
+/** Answers `/health` and `/ready` for a worker, from a short-lived probe of its Ollama. */
+export class WorkerHealth {
+  private hardwareValue: NodeHardware | null = null;
+  private hardwareDetection: Promise<void> | undefined;
+  private lastProbe: Probe | undefined;
+  private pendingProbe: Promise<Probe> | undefined;
+
+  constructor(private readonly opts: WorkerHealthOptions) {}
+
+  /** Starts hardware detection in the background (once); /health reports `hardware: null` until it is done. The promise never rejects. */
+  start(): Promise<void> {
+    this.hardwareDetection ??= this.detect();
+    return this.hardwareDetection;
+  }
+
+  private detect(): Promise<void> {
+    const detect = this.opts.detectHardware ?? detectHardware;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`took longer than ${HARDWARE_TIMEOUT_MS / 1000}s`)), HARDWARE_TIMEOUT_MS);
+      timer.unref();
+    });
+    return Promise.race([detect(), timeout])
+      .then((hw) => {
+        this.hardwareValue = hw;
+        this.opts.logger.debug(`hardware: ${JSON.stringify(hw)}`);
+      })
+      .catch((err: unknown) => {
+        // A worker without hardware facts still serves; the coordinator just knows less about it.
+        this.hardwareValue = {};
+        this.opts.logger.warn(`could not detect hardware: ${(err as Error).message}`);
+      })
+      .finally(() => clearTimeout(timer));
+  }
+
+  get hardware(): NodeHardware | null {
+    return this.hardwareValue;
+  }
+
+  async health(): Promise<{ statusCode: 200 | 503; body: HealthBody }> {
+    const probe = await this.probe();
+    const o = this.opts;
+    const body: HealthBody = {
+      status: probe.models ? 'ok' : 'degraded',
+      model: effectiveModel(o.model, probe.models),
+      tier: o.tier,
+      version: o.version,
+      node_id: o.nodeId,
+      in_flight: o.inFlight(),
+      max_parallel: o.maxParallel,
+      models: probe.models ?? [],
+      hardware: this.hardwareValue && toWire(this.hardwareValue),
+      apis: WORKER_APIS,
+    };
+    if (!probe.models) body.reason = 'ollama unreachable';
+    return { statusCode: probe.models ? 200 : 503, body };
+  }
+
+  /** Ready means: Ollama answers and has the model this worker serves. */
+  async ready(): Promise<{ statusCode: 200 | 503; body: ReadyBody }> {
+    const probe = await this.probe();
+    if (!probe.models) return { statusCode: 503, body: { status: 'not_ready', reason: 'ollama unreachable' } };
+    const model = this.opts.model;
+    if (model === 'auto' ? probe.models.length === 0 : !hasModel(probe.models, model)) {
+      return { statusCode: 503, body: { status: 'not_ready', reason: model === 'auto' ? 'ollama has no models' : `model ${model} is not pulled` } };
+    }
+    return { statusCode: 200, body: { status: 'ready' } };
+  }
+
+  /** The model a request without one should run: the configured one, or Ollama's first for `auto`. */
+  async model(): Promise<string> {
+    if (this.opts.model !== 'auto') return this.opts.model;
+    return effectiveModel('auto', (await this.probe()).models);
+  }
+
+  private probe(): Promise<Probe> {
+    const cacheMs = this.opts.cacheMs ?? 1000;
+    if (this.lastProbe && Date.now() - this.lastProbe.at < cacheMs) return Promise.resolve(this.lastProbe);
+    // Probes that arrive while one is under way share it rather than each asking Ollama.
+    this.pendingProbe ??= this.runProbe().finally(() => (this.pendingProbe = undefined));
+    return this.pendingProbe;
+  }
+
+  private async runProbe(): Promise<Probe> {
+    let probe: Probe;
+    try {
+      const models = await this.opts.listModels(AbortSignal.timeout(this.opts.probeTimeoutMs ?? 2000));
+      probe = { at: Date.now(), models };
+    } catch (err) {
+      probe = { at: Date.now(), error: (err as Error).message };
+      if (this.lastProbe?.models || !this.lastProbe) this.opts.logger.warn(`ollama is unreachable: ${probe.error}`);
+    }
+    if (probe.models && this.lastProbe && !this.lastProbe.models) this.opts.logger.info('ollama is reachable again');
+    this.lastProbe = probe;
+    return probe;
+  }
+}
+
+function toWire(hw: NodeHardware): WireHardware {
+  const wire: WireHardware = {};
+  if (hw.cpu !== undefined) wire.cpu = hw.cpu;
+  if (hw.cores !== undefined) wire.cores = hw.cores;
+  if (hw.ramGb !== undefined) wire.ram_gb = hw.ramGb;
+  if (hw.gpu !== undefined) wire.gpu = hw.gpu;
+  if (hw.vramGb !== undefined) wire.vram_gb = hw.vramGb;
+  return wire;
+}
+
+function effectiveModel(configured: string, models: string[] | undefined): string {
+  if (configured !== 'auto') return configured;
+  return models?.[0] ?? 'auto';
+}
+
+/** Ollama lists `llama3` as `llama3:latest`; a config may say either. */
+function hasModel(models: string[], model: string): boolean {
+  const norm = (m: string) => (m.includes(':') ? m : `${m}:latest`);
+  return models.some((m) => norm(m) === norm(model));
+}
+
+async function detectHardware(): Promise<NodeHardware> {
+  const [cpu, mem, graphics] = await Promise.all([si.cpu(), si.mem(), si.graphics().catch(() => undefined)]);
+  const hw: NodeHardware = {
+    cpu: [cpu.manufacturer, cpu.brand].filter(Boolean).join(' ') || undefined,
+    cores: cpu.cores || undefined,
+    ramGb: mem.total ? round1(mem.total / 2 ** 30) : undefined,
+  };
+  const gpus = (graphics?.controllers ?? []).filter((c) => c.model);
+  if (gpus.length) {
+    hw.gpu = gpus.map((c) => c.model).join(', ');
+    // Integrated GPUs that borrow system RAM (vramDynamic) have no VRAM of their own worth reporting.
+    const vramMb = gpus.filter((c) => !c.vramDynamic).reduce((sum, c) => sum + (c.vram ?? 0), 0);
+    if (vramMb > 0) hw.vramGb = round1(vramMb / 1024);
+  }
+  for (const k of Object.keys(hw) as (keyof NodeHardware)[]) if (hw[k] === undefined) delete hw[k];
+  return hw;
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}

@@ -1,0 +1,338 @@
+import { createServer } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { Pool } from 'undici';
+import type { NodeHardware } from '../core/nodes/nodeInfo';
+import type { Logger } from '../core/util/logger';
+import { handleComplete } from './completeRoute';
+import type { OllamaPost } from './completeRoute';
+import { BearerAuth } from './workerAuth';
+import { WorkerHealth } from './workerHealth';
+import type { WorkerIdentity } from './workerHealth';
+
+export interface WorkerServerOptions extends WorkerIdentity {
+  /** Address to listen on; `0.0.0.0` must be asked for explicitly (the config's default is 127.0.0.1). */
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** Base URL of this machine's Ollama, e.g. `http://localhost:11434`. */
+  ollamaUrl: string;
+  /** When set, every route but /health needs `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Temperature for `/api/complete` requests that name none. */
+  temperature: number;
+  /** Longest silence from Ollama (before its headers, and between two chunks), ms. A large model can take a while to load. */
+  upstreamTimeoutMs: number;
+  logger: Logger;
+  detectHardware?: () => Promise<NodeHardware>;
+  /** How long one look at Ollama serves /health and /ready; default 1 s. */
+  healthCacheMs?: number;
+}
+
+/** Request headers that describe this hop, not the request; the worker's own token must not reach Ollama either. */
+const HOP_REQUEST_HEADERS = new Set([
+  'host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
+  'authorization', 'proxy-authorization', 'expect',
+]);
+const HOP_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+const MAX_JSON_BODY = 32 * 1024 * 1024;
+
+/**
+ * The HTTP side of `harombe start`: /health and /ready, the Ollama API (`/api/*`) and Ollama's
+ * OpenAI-compatible API (`/v1/*`) proxied to this machine's Ollama as streams, and Harombe 0.3.1's
+ * `POST /api/complete`.
+ */
+export class WorkerServer {
+  readonly health: WorkerHealth;
+  private readonly auth: BearerAuth;
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private inFlightCount = 0;
+  private readonly drained = new Set<() => void>();
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    private readonly opts: WorkerServerOptions,
+    private readonly server: Server,
+  ) {
+    const upstream = new URL(opts.ollamaUrl);
+    this.basePath = upstream.pathname.replace(/\/+$/, '');
+    this.pool = new Pool(upstream.origin, {
+      connections: 32,
+      keepAliveTimeout: 30_000,
+      connectTimeout: 5_000,
+      headersTimeout: opts.upstreamTimeoutMs,
+      bodyTimeout: opts.upstreamTimeoutMs,
+    });
+    this.auth = new BearerAuth(opts.token);
+    this.health = new WorkerHealth({
+      model: opts.model,
+      tier: opts.tier,
+      version: opts.version,
+      nodeId: opts.nodeId,
+      maxParallel: opts.maxParallel,
+      listModels: (signal) => this.listModels(signal),
+      inFlight: () => this.inFlightCount,
+      logger: opts.logger,
+      detectHardware: opts.detectHardware,
+      cacheMs: opts.healthCacheMs,
+    });
+  }
+
+  /** Listens, and starts hardware detection in the background. Rejects (having started nothing) when it cannot listen. */
+  static async start(opts: WorkerServerOptions): Promise<WorkerServer> {
+    const server = createServer();
+    const worker = new WorkerServer(opts, server);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      worker.handle(req, res).catch((err: unknown) => {
+        opts.logger.error(`unexpected error on ${req.method} ${pathOf(req.url)}: ${(err as Error).message}`);
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+        else res.destroy();
+      });
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(opts.port, opts.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      await worker.pool.destroy();
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EADDRNOTAVAIL' ? 'no interface has that address' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+      throw new Error(`cannot listen on ${hostPort(opts.host, opts.port)}: ${why}`, { cause: err });
+    }
+    void worker.health.start();
+    return worker;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Where a client on this machine reaches the worker (wildcard addresses become loopback). */
+  get url(): string {
+    const host = this.opts.host === '0.0.0.0' || this.opts.host === '' ? '127.0.0.1' : this.opts.host === '::' ? '::1' : this.opts.host;
+    return `http://${hostPort(host, this.port)}`;
+  }
+
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  /**
+   * Stops accepting, lets requests under way finish for up to `graceMs`, then cuts what is left
+   * (which cancels those requests on Ollama too).
+   */
+  stop(graceMs = 2000): Promise<void> {
+    this.stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.server.closeIdleConnections();
+      if (this.inFlightCount > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, graceMs);
+          function done() {
+            clearTimeout(timer);
+            resolve();
+          }
+          this.drained.add(done);
+        });
+      }
+      this.server.closeAllConnections();
+      await closed;
+      await this.pool.destroy();
+    })();
+    return this.stopping;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    const method = req.method ?? 'GET';
+    const path = pathOf(req.url);
+    res.once('close', () => {
+      this.opts.logger.debug(`${method} ${path} ${res.writableFinished ? res.statusCode : 'closed by client'} ${Date.now() - started}ms`);
+    });
+
+    if (path === '/health' && (method === 'GET' || method === 'HEAD')) {
+      const h = await this.health.health();
+      return sendJson(res, h.statusCode, h.body);
+    }
+    // Checked before routing, so that without the token every path looks the same.
+    if (!this.auth.check(req.headers.authorization)) {
+      this.opts.logger.warn(`rejected ${method} ${path} from ${req.socket.remoteAddress ?? '?'}: missing or wrong bearer token`);
+      req.resume();
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      return sendJson(res, 401, { error: 'unauthorized' });
+    }
+    if (/(^|\/)\.\.?(\/|$)/.test(path) || path.includes('%2e') || path.includes('%2E')) {
+      req.resume();
+      return sendJson(res, 400, { error: 'bad path' });
+    }
+    if (path === '/ready' && (method === 'GET' || method === 'HEAD')) {
+      const r = await this.health.ready();
+      return sendJson(res, r.statusCode, r.body);
+    }
+    if (path === '/api/complete') {
+      if (method !== 'POST') {
+        req.resume();
+        res.setHeader('Allow', 'POST');
+        return sendJson(res, 405, { detail: 'Method Not Allowed' });
+      }
+      return this.track(() => this.complete(req, res));
+    }
+    if (path.startsWith('/api/') || path.startsWith('/v1/')) return this.track(() => this.proxy(req, res, method));
+    req.resume();
+    return sendJson(res, 404, { error: 'not found' });
+  }
+
+  private async track(work: () => Promise<void>): Promise<void> {
+    this.inFlightCount++;
+    try {
+      await work();
+    } finally {
+      this.inFlightCount--;
+      if (this.inFlightCount === 0) for (const d of [...this.drained]) d();
+    }
+  }
+
+  /** Streams one request to Ollama and its answer back, chunk by chunk; the client leaving cancels it upstream. */
+  private async proxy(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+    const upstreamAbort = abortWhenClientLeaves(res);
+    const hasBody = method !== 'GET' && method !== 'HEAD';
+    let upstream;
+    try {
+      upstream = await this.pool.request({
+        path: this.basePath + (req.url ?? '/'),
+        method: method as 'GET',
+        headers: forwardHeaders(req.headers, HOP_REQUEST_HEADERS),
+        body: hasBody ? req : null,
+        signal: upstreamAbort.signal,
+      });
+    } catch (err) {
+      if (upstreamAbort.signal.aborted) return;
+      const timedOut = (err as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT';
+      this.opts.logger.warn(`ollama ${timedOut ? 'timed out' : 'unreachable'} for ${method} ${pathOf(req.url)}: ${(err as Error).message}`);
+      return sendJson(res, timedOut ? 504 : 502, { error: timedOut ? 'ollama did not answer in time' : 'ollama unreachable' });
+    }
+    res.writeHead(upstream.statusCode, forwardHeaders(upstream.headers, HOP_RESPONSE_HEADERS));
+    // Send the status line now: a model that is still loading can keep the body back for a long time.
+    res.flushHeaders();
+    try {
+      await pipeline(upstream.body, res);
+    } catch (err) {
+      if (upstreamAbort.signal.aborted || res.destroyed) return;
+      // Headers are out; all that is left to tell the client is a cut-off stream, not a clean end.
+      this.opts.logger.warn(`ollama stream broke on ${method} ${pathOf(req.url)}: ${(err as Error).message}`);
+      res.destroy();
+    }
+  }
+
+  private async complete(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const upstreamAbort = abortWhenClientLeaves(res);
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(req, MAX_JSON_BODY));
+    } catch (err) {
+      const tooLarge = (err as Error).message === 'too large';
+      // The rest of an oversized body is never read, so this connection cannot carry another request.
+      if (tooLarge) res.setHeader('connection', 'close');
+      return sendJson(res, tooLarge ? 413 : 400, { detail: tooLarge ? 'request body too large' : 'request body is not JSON' });
+    }
+    const post: OllamaPost = async (path, json, signal) => {
+      const r = await this.pool.request({
+        path: this.basePath + path,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(json),
+        signal,
+      });
+      const text = await r.body.text();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = { error: text.slice(0, 200) };
+      }
+      return { statusCode: r.statusCode, json: parsed };
+    };
+    const result = await handleComplete(body, {
+      model: await this.health.model(),
+      defaultTemperature: this.opts.temperature,
+      post,
+      signal: upstreamAbort.signal,
+    });
+    if (upstreamAbort.signal.aborted) return;
+    if (result.statusCode >= 500) this.opts.logger.warn(`/api/complete failed: ${'detail' in result.body ? result.body.detail : result.statusCode}`);
+    sendJson(res, result.statusCode, result.body);
+  }
+
+  private async listModels(signal: AbortSignal): Promise<string[]> {
+    const r = await this.pool.request({ path: this.basePath + '/api/tags', method: 'GET', signal });
+    if (r.statusCode !== 200) {
+      await r.body.dump();
+      throw new Error(`/api/tags answered HTTP ${r.statusCode}`);
+    }
+    const json = (await r.body.json()) as { models?: { name?: string; model?: string }[] };
+    return (json.models ?? []).map((m) => m.name ?? m.model ?? '').filter(Boolean);
+  }
+}
+
+function abortWhenClientLeaves(res: ServerResponse): AbortController {
+  const ac = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) ac.abort();
+  });
+  return ac;
+}
+
+function forwardHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>, drop: Set<string>): Record<string, string | string[]> {
+  const connectionTokens = new Set(
+    String(headers.connection ?? '')
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (value === undefined || drop.has(lower) || connectionTokens.has(lower)) continue;
+    out[lower] = value;
+  }
+  return out;
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.pause();
+        reject(new Error('too large'));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(res.req.method === 'HEAD' ? undefined : text);
+}
+
+function pathOf(url: string | undefined): string {
+  return (url ?? '/').split('?')[0] ?? '/';
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

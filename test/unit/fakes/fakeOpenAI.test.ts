@@ -1,0 +1,151 @@
+import { strict as assert } from 'node:assert';
+import { OpenAI } from 'openai';
+import { FakeOpenAI } from '../../fakes/fakeOpenAI';
+import { fakeReply } from '../../fakes/fakeReply';
+
+const MODEL = 'qwen2.5-coder-7b-instruct';
+const messages = [{ role: 'user' as const, content: 'Write a haiku' }];
+const tools = [
+  {
+    type: 'function' as const,
+    function: { name: 'read_file', description: 'Read a file', parameters: { type: 'object', properties: { path: { type: 'string' } } } },
+  },
+];
+
+describe('FakeOpenAI with the official openai client', () => {
+  let fake: FakeOpenAI;
+  let openai: OpenAI;
+
+  beforeEach(async () => {
+    fake = await FakeOpenAI.start({ models: [MODEL] });
+    openai = new OpenAI({ baseURL: `${fake.url}/v1`, apiKey: 'x', maxRetries: 0 });
+  });
+
+  afterEach(() => fake.stop());
+
+  it('streams a completion, with usage only when asked for', async () => {
+    const collect = async (includeUsage: boolean) => {
+      const stream = await openai.chat.completions.create({
+        model: MODEL,
+        messages,
+        stream: true,
+        ...(includeUsage ? { stream_options: { include_usage: true } } : {}),
+      });
+      let text = '';
+      let usage;
+      let finish;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? '';
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+        if (chunk.usage) usage = chunk.usage;
+      }
+      return { text, usage, finish };
+    };
+    const withUsage = await collect(true);
+    assert.equal(withUsage.text, fakeReply(undefined, messages, MODEL));
+    assert.equal(withUsage.finish, 'stop');
+    assert.equal(withUsage.usage?.prompt_tokens, 3);
+    assert.equal((await collect(false)).usage, undefined);
+  });
+
+  it("streams tool calls in fragments that the SDK's accumulator reassembles, two calls by index", async () => {
+    fake.setOptions({
+      toolCalls: [
+        { id: 'call_a', name: 'read_file', arguments: { path: 'a.ts' } },
+        { id: 'call_b', name: 'read_file', arguments: { path: 'b.ts' } },
+      ],
+    });
+    const final = await openai.chat.completions.stream({ model: MODEL, messages, tools }).finalChatCompletion();
+    const calls = final.choices[0]?.message.tool_calls ?? [];
+    assert.deepEqual(
+      calls.map((c) => (c.type === 'function' ? [c.id, c.function.name, JSON.parse(c.function.arguments)] : [])),
+      [
+        ['call_a', 'read_file', { path: 'a.ts' }],
+        ['call_b', 'read_file', { path: 'b.ts' }],
+      ],
+    );
+    assert.equal(final.choices[0]?.finish_reason, 'tool_calls');
+  });
+
+  it('answers non-streaming, with tool calls too', async () => {
+    const res = await openai.chat.completions.create({ model: 'any-model-name', messages });
+    assert.equal(res.choices[0]?.message.content, fakeReply(undefined, messages, 'any-model-name'));
+    assert.equal(res.usage?.total_tokens, (res.usage?.prompt_tokens ?? 0) + (res.usage?.completion_tokens ?? 0));
+    fake.setOptions({ toolCalls: [{ name: 'read_file', arguments: { path: 'x' } }] });
+    const withTools = await openai.chat.completions.create({ model: MODEL, messages, tools });
+    const call = withTools.choices[0]?.message.tool_calls?.[0];
+    assert.ok(call?.type === 'function');
+    assert.deepEqual(JSON.parse(call.function.arguments), { path: 'x' });
+  });
+
+  it('lists its models', async () => {
+    const ids = [];
+    for await (const m of openai.models.list()) ids.push(m.id);
+    assert.deepEqual(ids, [MODEL]);
+  });
+
+  it('requires the API key when a token is set', async () => {
+    fake.setOptions({ token: 'sk-right' });
+    await assert.rejects(openai.chat.completions.create({ model: MODEL, messages }), (err: Error & { status?: number }) => err.status === 401);
+    const authed = new OpenAI({ baseURL: `${fake.url}/v1`, apiKey: 'sk-right', maxRetries: 0 });
+    assert.ok((await authed.chat.completions.create({ model: MODEL, messages })).choices[0]?.message.content);
+  });
+
+  it('has no Ollama routes', async () => {
+    const res = await fetch(`${fake.url}/api/chat`, { method: 'POST', body: '{}' });
+    assert.equal(res.status, 404);
+  });
+
+  it('rejects unknown models when told to, like vLLM', async () => {
+    fake.setOptions({ acceptAnyModel: false });
+    await assert.rejects(openai.chat.completions.create({ model: 'other', messages }), (err: Error & { status?: number }) => err.status === 404);
+  });
+});
+
+describe('FakeOpenAI wire format', () => {
+  let fake: FakeOpenAI;
+  afterEach(() => fake.stop());
+
+  it('is SSE exactly: data: lines, blank-line separated, chunk objects, [DONE] last', async () => {
+    fake = await FakeOpenAI.start({ reply: 'Hi there', toolCalls: [{ id: 'c1', name: 'f', arguments: { a: 1 } }] });
+    const res = await fetch(`${fake.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    const raw = await res.text();
+    assert.ok(raw.endsWith('\n\ndata: [DONE]\n\n'));
+    const events = raw.split('\n\n').filter(Boolean);
+    for (const e of events) assert.match(e, /^data: /);
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e.slice(6)));
+    for (const c of chunks) {
+      assert.equal(c.object, 'chat.completion.chunk');
+      assert.equal(c.id, chunks[0].id);
+      assert.equal(typeof c.created, 'number');
+      assert.equal(c.model, 'm');
+      assert.equal(c.choices[0].index, 0);
+    }
+    assert.deepEqual(chunks[0].choices[0].delta, { role: 'assistant', content: '' });
+    assert.equal(chunks.map((c) => c.choices[0].delta.content ?? '').join(''), 'Hi there');
+    assert.equal(chunks.at(-1).choices[0].finish_reason, 'stop');
+    assert.equal(chunks.at(-2).choices[0].finish_reason, null);
+  });
+
+  it('splits tool call arguments across chunks, keyed by index', async () => {
+    fake = await FakeOpenAI.start({ toolCalls: [{ id: 'c1', name: 'f', arguments: { path: 'some/longer/path.txt' } }] });
+    const res = await fetch(`${fake.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'm', stream: true, tools: [{ type: 'function', function: { name: 'f' } }], messages: [{ role: 'user', content: 'x' }] }),
+    });
+    const chunks = (await res.text())
+      .split('\n\n')
+      .filter((e) => e && e !== 'data: [DONE]')
+      .map((e) => JSON.parse(e.slice(6)));
+    const fragments = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    assert.ok(fragments.length >= 3);
+    assert.deepEqual(fragments[0], { index: 0, id: 'c1', type: 'function', function: { name: 'f', arguments: '' } });
+    for (const f of fragments.slice(1)) assert.deepEqual(Object.keys(f), ['index', 'function']);
+    assert.equal(fragments.map((f) => f.function.arguments).join(''), '{"path":"some/longer/path.txt"}');
+  });
+});
