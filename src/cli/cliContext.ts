@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Coordinator } from '../core/coordinator';
 import { ConfigError } from '../core/config/configError';
 import { loadConfig } from '../core/config/loadConfig';
+import { FileTrustStore } from '../core/nodes/fileTrustStore';
 import type { HarombeConfig } from '../core/config/schema';
 import type { Logger } from '../core/util/logger';
 import { harombeHome } from './harombeHome';
@@ -44,11 +45,17 @@ export function loadCliConfig(opts: GlobalOptions, logger: Logger): { config: Ha
 }
 
 /** A coordinator for one CLI command, with metrics carried across runs. */
-export function openCoordinator(opts: GlobalOptions): { coordinator: Coordinator; config: HarombeConfig; files: string[]; close(): void } {
+export function openCoordinator(
+  opts: GlobalOptions,
+  extra: { probeOnInterval?: boolean; browse?: 'config' | 'always'; mdnsInterface?: string } = {},
+): { coordinator: Coordinator; config: HarombeConfig; files: string[]; close(): void } {
   const logger = cliLogger(opts);
   const { config, files } = loadCliConfig(opts, logger);
   const store = new MetricsStore();
-  const coordinator = new Coordinator({ config, logger, metrics: store.load() });
+  // `browse: 'always'` (the node commands) browses mDNS even when the config lists its nodes explicitly.
+  const effective = extra.browse === 'always' ? { ...config, cluster: { ...config.cluster, discovery: { ...config.cluster.discovery, method: 'mdns' as const } } } : config;
+  const trust = extra.browse && { trustStore: new FileTrustStore(harombeHome()), ...(extra.mdnsInterface && { mdns: { interface: extra.mdnsInterface, bind: '0.0.0.0' } }) };
+  const coordinator = new Coordinator({ config: effective, logger, metrics: store.load(), probeOnInterval: extra.probeOnInterval, ...(trust && { discovery: trust }) });
   return {
     coordinator,
     config,

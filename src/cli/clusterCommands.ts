@@ -13,8 +13,10 @@ export function registerClusterCommands(program: Command): void {
     .description('Probe every node once, in parallel, and show a table (Name, Host, Tier, Model, Status, Latency, Load, Breaker)')
     .option('--json', 'print {"nodes":[…]} instead of a table')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const ctx = openCoordinator(globalOptions(cmd));
+      const ctx = openCoordinator(globalOptions(cmd), { browse: 'config' });
       try {
+        // Workers answer a browse within about a second; a status without them would look like they are gone.
+        if (ctx.coordinator.discovery) await new Promise((r) => setTimeout(r, 1500));
         await ctx.coordinator.prober.sweep();
         const nodes = ctx.coordinator.nodes();
         if (opts.json) {

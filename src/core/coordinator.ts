@@ -5,9 +5,11 @@ import { createInferenceClient } from './inference/createInferenceClient';
 import { NodeError } from './inference/nodeError';
 import type { ChatChunk, ChatMessage, ToolDefinition } from './inference/types';
 import { ClusterMetrics, type MetricsState } from './metrics/clusterMetrics';
+import { ClusterDiscovery } from './nodes/clusterDiscovery';
 import { HealthProber } from './nodes/healthProber';
 import type { NodeInfo } from './nodes/nodeInfo';
 import { NodeRegistry } from './nodes/nodeRegistry';
+import type { TrustStore } from './nodes/trustStore';
 import type { Classification, ClassifyInput, Intent, Tier } from './routing/classification';
 import { classify } from './routing/classifier';
 import { NodeSelector, type Candidate } from './routing/nodeSelector';
@@ -24,6 +26,8 @@ export interface CoordinatorOptions {
   metrics?: MetricsState;
   /** Start periodic health sweeps (the extension and `serve` do; one-shot CLI commands sweep once). */
   probeOnInterval?: boolean;
+  /** Where trust in discovered nodes is kept; with `cluster.discovery.method: mdns`, workers on the LAN are browsed for. */
+  discovery?: { trustStore: TrustStore; mdns?: { interface?: string; bind?: string } };
 }
 
 export interface CompleteRequest {
@@ -39,6 +43,11 @@ export interface CompleteRequest {
   /** Keep the conversation on this node while it is healthy. */
   stickyNode?: string;
   temperature?: number;
+  /**
+   * Only nodes that serve this model (their configured `model` or one of their `models`), and the
+   * node is asked for it by this name; failover stays among those nodes.
+   */
+  model?: string;
   signal?: AbortSignal;
 }
 
@@ -68,6 +77,8 @@ export interface NodeTestResult {
 export class Coordinator implements Disposable {
   readonly registry: NodeRegistry;
   readonly prober: HealthProber;
+  /** Set when the config browses mDNS and the host gave a trust store; the UIs subscribe to its events. */
+  readonly discovery: ClusterDiscovery | undefined;
   readonly metrics: ClusterMetrics;
   private readonly selector: NodeSelector;
   private readonly logger: Logger;
@@ -90,6 +101,17 @@ export class Coordinator implements Disposable {
       timeoutMs: opts.config.cluster.health.timeout * 1000,
       logger: this.logger,
     });
+    const d = opts.config.cluster.discovery;
+    this.discovery =
+      opts.discovery && d.method === 'mdns'
+        ? new ClusterDiscovery({
+            registry: this.registry,
+            probe: (name) => this.prober.probe(name),
+            trustStore: opts.discovery.trustStore,
+            mdns: { ...opts.discovery.mdns, service: d.mdns_service ?? d.service, logger: this.logger },
+            logger: this.logger,
+          })
+        : undefined;
     if (opts.probeOnInterval) this.prober.start();
   }
 
@@ -168,10 +190,17 @@ export class Coordinator implements Disposable {
         });
     const tried = new Set<string>();
     const attempts: { node: string; reason: string }[] = [];
+    const wanted = request.model;
+    const serves = (n: NodeInfo) => wanted === undefined || n.model === wanted || n.models.includes(wanted);
+    if (wanted !== undefined && !forced) {
+      // The classifier's tier may have no node with this model; start from a tier that has one.
+      const withModel = this.registry.list().filter(serves);
+      if (withModel.length > 0 && !withModel.some((n) => n.tier === classification.tier)) classification.tier = (withModel[0] as NodeInfo).tier;
+    }
     const pick = () =>
       this.selector.select(this.registry.list(), {
         tier: classification.tier,
-        eligible: (n) => this.registry.isEligible(n.name),
+        eligible: (n) => serves(n) && this.registry.isEligible(n.name),
         exclude: tried,
         sticky: request.stickyNode,
       });
@@ -188,7 +217,7 @@ export class Coordinator implements Disposable {
       requestedTier: classification.tier,
       tier: candidate.tier,
       node: candidate.node.name,
-      model: candidate.node.model,
+      model: request.model ?? candidate.node.model,
       forced,
       reasons: classification.reasons,
       nodeReason: candidate.why,
@@ -228,7 +257,7 @@ export class Coordinator implements Disposable {
               type: 'done',
               node: node.name,
               tier: candidate.tier,
-              model: node.model,
+              model: request.model ?? node.model,
               doneReason: chunk.doneReason,
               timing: { ttftMs: (firstTokenAt ?? end) - started, totalMs: end - started, fallbacks },
               tokens: {
@@ -281,7 +310,7 @@ export class Coordinator implements Disposable {
     const run = this.registry.breaker(name).execute(async (breakerSignal) => {
       const signal = AbortSignal.any([controller.signal, breakerSignal]);
       for await (const chunk of client.chat({
-        model: candidate.node.model,
+        model: request.model ?? candidate.node.model,
         messages: request.messages,
         tools: request.tools,
         temperature: request.temperature ?? this.config.model.temperature,
@@ -375,6 +404,7 @@ export class Coordinator implements Disposable {
   }
 
   dispose(): void {
+    this.discovery?.dispose();
     for (const c of this.inFlight) c.abort();
     this.prober.dispose();
     this.registry.dispose();

@@ -299,7 +299,14 @@ export class NodeRegistry implements Disposable {
     if (result.models) e.models = [...result.models];
     if (result.api) e.api = result.api;
     if (result.version !== undefined) e.version = result.version;
-    if (result.nodeId !== undefined) e.nodeId = result.nodeId;
+    if (result.nodeId !== undefined) {
+      // Trust belongs to a machine: a discovered node whose address now answers with another id is another machine.
+      if (e.source === 'mdns' && e.trusted && e.nodeId !== undefined && e.nodeId !== result.nodeId) {
+        this.logger.warn(`node ${name} now answers as node id ${result.nodeId}, not ${e.nodeId}; untrusted until you trust it again`);
+        e.trusted = false;
+      }
+      e.nodeId = result.nodeId;
+    }
     if (result.hardware) e.hardware = { ...result.hardware };
     if (e.source === 'mdns') {
       // A configured node's model, tier and parallelism are the user's; a discovered worker's are its own.
