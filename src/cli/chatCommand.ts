@@ -42,8 +42,10 @@ export function registerChatCommand(program: Command): void {
       if (prompt === '' && !interactive) prompt = (await readStdin()).trim();
       if (!interactive && prompt === '') throw new CliExit(2, 'Nothing to ask: give a prompt, pipe one on stdin, or run in a terminal for an interactive session.');
 
-      const ctx = openCoordinator(globalOptions(cmd));
+      const ctx = openCoordinator(globalOptions(cmd), { browse: 'config' });
       try {
+        // Trusted workers on the LAN answer a browse within about a second; route only once they had the chance.
+        if (ctx.coordinator.discovery) await new Promise((r) => setTimeout(r, 1500));
         // One sweep first, so the first prompt is routed on fresh health instead of on "unknown".
         await ctx.coordinator.prober.sweep();
         const conversation = new Conversation({ systemPrompt: ctx.config.agent.system_prompt });
