@@ -5,6 +5,7 @@
 import { cpus } from 'node:os';
 import { benchClassify } from './classifyBench';
 import { benchClusterStatus, benchFailover, benchHealthSweep } from './coreBench';
+import { benchDiscovery } from './discoveryBench';
 
 interface Row {
   what: string;
@@ -36,6 +37,16 @@ async function main(): Promise<void> {
   if (want('status')) {
     const targets: Record<string, string> = { 'all up': '0.3 s (Python: 1.6 s)', 'one refusing': '1.5 s (Python: 5 s)', 'one hung': '1.5 s (Python: 20 s)' };
     for (const r of await benchClusterStatus(5)) rows.push({ what: `\`harombe cluster status\` wall time, 3 nodes, ${r.scenario} (median of ${r.runs})`, figure: ms(r.medianMs), target: targets[r.scenario] ?? '' });
+  }
+
+  if (want('discovery')) {
+    const d = await benchDiscovery();
+    if ('skipped' in d) rows.push({ what: 'mDNS discovery between network namespaces', figure: `skipped: ${d.skipped}`, target: '' });
+    else {
+      rows.push({ what: `mDNS: worker listening → in the registry (median of ${d.runs})`, figure: ms(d.appearMs), target: '≤ 1.5 s' });
+      rows.push({ what: `mDNS: goodbye (SIGTERM) → removed (median of ${d.runs})`, figure: ms(d.goodbyeToRemovedMs), target: '≤ 100 ms' });
+      rows.push({ what: `crash (SIGKILL, no goodbye) → unavailable (median of ${d.runs})`, figure: ms(d.crashToUnavailableMs), target: '≤ 3 s' });
+    }
   }
 
   const w0 = Math.max(...rows.map((r) => r.what.length), 9);
