@@ -6,6 +6,8 @@ import { CliExit } from './cliContext';
 import { registerClassifyCommand } from './classifyCommand';
 import { registerClusterCommands } from './clusterCommands';
 import { registerConfigCommand } from './configCommand';
+import { registerNodeCommands } from './nodeCommands';
+import { registerServeCommand } from './serveCommand';
 import { registerStartCommand } from './startCommand';
 
 function buildProgram(): Command {
@@ -20,6 +22,8 @@ function buildProgram(): Command {
   registerChatCommand(program);
   registerClassifyCommand(program);
   registerConfigCommand(program);
+  registerNodeCommands(program);
+  registerServeCommand(program);
   registerStartCommand(program);
   return program;
 }

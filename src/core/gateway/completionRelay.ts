@@ -1,0 +1,135 @@
+import type { ServerResponse } from 'node:http';
+import type { CompleteRequest, Coordinator } from '../coordinator';
+import type { ToolCall } from '../inference/types';
+import { errorBody, headerSafe, sendJson } from './gatewayHttp';
+import { StreamSplicer } from './streamSplicer';
+import type { WireEncoder } from './wireEncoder';
+
+export interface RelayOptions {
+  stream: boolean;
+  encoder: WireEncoder;
+  request: Omit<CompleteRequest, 'signal'>;
+}
+
+/**
+ * Runs one completion on the coordinator and writes it to `res` in the encoder's wire format.
+ * Streamed: the status and the X-Harombe-* headers go out with the first record, as Ollama does,
+ * so a failover before the first token is already reflected in them; every record is written as
+ * it arrives (no per-chunk logging, backpressure honoured). Whole: one JSON body at the end.
+ * A client that disconnects cancels the request on the node.
+ */
+export async function relayCompletion(coordinator: Coordinator, res: ServerResponse, opts: RelayOptions): Promise<void> {
+  const { encoder, stream } = opts;
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) controller.abort();
+  };
+  res.once('close', onClose);
+  let node = '';
+  let tier = 0;
+  let reason = '';
+  const splicer = stream ? new StreamSplicer() : undefined;
+  let text = '';
+  let calls: ToolCall[] | undefined;
+  let calledTools = false;
+
+  const harombeHeaders = (): Record<string, string> => ({ 'X-Harombe-Node': headerSafe(node), 'X-Harombe-Tier': String(tier), 'X-Harombe-Reason': headerSafe(reason) });
+  const ensureHeaders = () => {
+    if (!res.headersSent) res.writeHead(200, { ...harombeHeaders(), 'Content-Type': encoder.streamContentType, 'Cache-Control': 'no-cache' });
+  };
+  // Records parsed from one read of the node's socket arrive in one run of microtasks; corking
+  // until the next tick sends them in one syscall instead of one per token, without delaying any.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    res.uncork();
+  };
+  const write = async (chunk: string): Promise<void> => {
+    ensureHeaders();
+    if (!corked) {
+      corked = true;
+      res.cork();
+      process.nextTick(uncork);
+    }
+    if (!res.write(chunk)) await drained(res);
+  };
+  const diverged = () => {
+    const message = `node ${node} took over after a failure but its answer differs from what was already streamed; retry the request`;
+    res.end(encoder.streamError(message));
+  };
+
+  try {
+    for await (const e of coordinator.complete({ ...opts.request, signal: controller.signal })) {
+      if (controller.signal.aborted) return;
+      switch (e.type) {
+        case 'route':
+          node = e.node;
+          tier = e.tier;
+          reason = [...e.reasons, e.nodeReason].join('; ');
+          break;
+        case 'fallback':
+          node = e.to;
+          tier = e.tier;
+          reason = `fallback from ${e.from}: ${e.reason}`;
+          if (splicer) splicer.fallback(e.discardPartial);
+          else if (e.discardPartial) {
+            text = '';
+            calls = undefined;
+          }
+          break;
+        case 'delta': {
+          if (!splicer) {
+            text += e.text;
+            break;
+          }
+          const r = splicer.text(e.text);
+          if (r.kind === 'diverged') return diverged();
+          if (r.kind === 'emit') await write(encoder.delta(r.text));
+          break;
+        }
+        case 'tool_calls': {
+          calledTools = true;
+          if (!splicer) {
+            calls = [...(calls ?? []), ...e.calls];
+            break;
+          }
+          const r = splicer.toolCalls(e.calls);
+          if (r.kind === 'diverged') return diverged();
+          if (r.kind === 'emit') await write(encoder.toolCalls(e.calls));
+          break;
+        }
+        case 'done':
+          node = e.node;
+          tier = e.tier;
+          if (!splicer) {
+            sendJson(res, 200, encoder.whole(text, calls, e), harombeHeaders());
+            return;
+          }
+          if (!splicer.complete()) return diverged();
+          ensureHeaders();
+          res.end(encoder.done(e, calledTools));
+          return;
+        case 'error':
+          if (e.code === 'cancelled') return;
+          if (res.headersSent) res.end(encoder.streamError(e.message));
+          else sendJson(res, 503, errorBody(encoder.errorShape, 503, e.message, e.code), harombeHeaders());
+          return;
+      }
+    }
+  } finally {
+    res.off('close', onClose);
+    if (!res.writableEnded && !res.destroyed) res.destroy();
+  }
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}

@@ -1,0 +1,105 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ChatMessage, ChatRole, ToolCall, ToolDefinition } from '../inference/types';
+import { relayCompletion } from './completionRelay';
+import type { GatewayContext } from './gatewayContext';
+import { HttpError, readJsonObject, sendJson } from './gatewayHttp';
+import { listModelNames, routingFor } from './modelRoute';
+import { OpenAIEncoder } from './openaiWire';
+
+/** The OpenAI-compatible API over the cluster: chat completions (SSE or whole) and the model list. */
+export const openaiRoutes = {
+  async chatCompletions(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJsonObject(req, ctx.maxBodyBytes);
+    if (typeof body.model !== 'string' || body.model === '') throw new HttpError(400, '"model" is required: harombe, harombe:tier0|1|2 or a model a node serves.');
+    if (!Array.isArray(body.messages) || body.messages.length === 0) throw new HttpError(400, '"messages" must be a non-empty array.');
+    const messages = parseMessages(body.messages);
+    if (body.temperature !== undefined && body.temperature !== null && typeof body.temperature !== 'number') throw new HttpError(400, '"temperature" must be a number.');
+    const routing = routingFor(() => ctx.coordinator.nodes(), body.model);
+    const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
+    await relayCompletion(ctx.coordinator, res, {
+      stream: body.stream === true,
+      encoder: new OpenAIEncoder(body.model, streamOptions?.include_usage === true),
+      request: { messages, tools: parseTools(body.tools), temperature: (body.temperature as number | null | undefined) ?? undefined, ...routing },
+    });
+  },
+
+  models(ctx: GatewayContext, _req: IncomingMessage, res: ServerResponse): void {
+    const created = Math.floor(Date.now() / 1000);
+    const data = listModelNames(ctx.coordinator.nodes()).map((id) => ({ id, object: 'model', created, owned_by: id.startsWith('harombe') ? 'harombe' : 'cluster' }));
+    sendJson(res, 200, JSON.stringify({ object: 'list', data }));
+  },
+};
+
+const ROLES: readonly string[] = ['system', 'developer', 'user', 'assistant', 'tool'];
+
+function parseMessages(raw: unknown[]): ChatMessage[] {
+  // Tool results carry only the call id; Ollama nodes want the tool's name, found on the call.
+  const callNames = new Map<string, string>();
+  return raw.map((r, i): ChatMessage => {
+    if (typeof r !== 'object' || r === null) throw new HttpError(400, `messages[${i}] must be an object.`);
+    const m = r as Record<string, unknown>;
+    if (typeof m.role !== 'string' || !ROLES.includes(m.role)) throw new HttpError(400, `messages[${i}].role must be one of ${ROLES.join(', ')}.`);
+    const role: ChatRole = m.role === 'developer' ? 'system' : (m.role as ChatRole);
+    const message: ChatMessage = { role, content: contentText(m.content, i) };
+    if (m.tool_calls !== undefined && m.tool_calls !== null) {
+      if (!Array.isArray(m.tool_calls)) throw new HttpError(400, `messages[${i}].tool_calls must be an array.`);
+      message.tool_calls = m.tool_calls.map((c, j) => parseToolCall(c, i, j));
+      for (const c of message.tool_calls) callNames.set(c.id, c.name);
+    }
+    if (role === 'tool') {
+      if (typeof m.tool_call_id !== 'string') throw new HttpError(400, `messages[${i}].tool_call_id is required on tool messages.`);
+      message.tool_call_id = m.tool_call_id;
+      const name = typeof m.name === 'string' ? m.name : callNames.get(m.tool_call_id);
+      if (name !== undefined) message.name = name;
+    }
+    return message;
+  });
+}
+
+function contentText(content: unknown, i: number): string {
+  if (content === undefined || content === null) return '';
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    let text = '';
+    for (const part of content) {
+      const p = part as { type?: unknown; text?: unknown } | null;
+      if (p?.type === 'text' && typeof p.text === 'string') text += p.text;
+      else throw new HttpError(400, `messages[${i}].content: only text parts are supported.`);
+    }
+    return text;
+  }
+  throw new HttpError(400, `messages[${i}].content must be a string or an array of text parts.`);
+}
+
+function parseToolCall(raw: unknown, i: number, j: number): ToolCall {
+  const c = raw as { id?: unknown; function?: { name?: unknown; arguments?: unknown } } | null;
+  const where = `messages[${i}].tool_calls[${j}]`;
+  if (typeof c?.id !== 'string') throw new HttpError(400, `${where}.id must be a string.`);
+  if (typeof c.function?.name !== 'string') throw new HttpError(400, `${where}.function.name must be a string.`);
+  const rawArgs = c.function.arguments;
+  let args: unknown = {};
+  if (typeof rawArgs === 'string' && rawArgs.trim() !== '') {
+    try {
+      args = JSON.parse(rawArgs);
+    } catch {
+      throw new HttpError(400, `${where}.function.arguments is not valid JSON.`);
+    }
+  }
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new HttpError(400, `${where}.function.arguments must be a JSON object.`);
+  return { id: c.id, name: c.function.name, arguments: args as Record<string, unknown> };
+}
+
+function parseTools(raw: unknown): ToolDefinition[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw)) throw new HttpError(400, '"tools" must be an array of {type: "function", function: {name, description, parameters}}.');
+  return raw.map((t, i) => {
+    const tool = t as { type?: unknown; function?: { name?: unknown; description?: unknown; parameters?: unknown } } | null;
+    if (tool?.type !== 'function' || typeof tool.function?.name !== 'string') throw new HttpError(400, `tools[${i}] must be {type: "function", function: {name, …}}.`);
+    const fn = tool.function;
+    return {
+      name: fn.name as string,
+      description: typeof fn.description === 'string' ? fn.description : '',
+      parameters: typeof fn.parameters === 'object' && fn.parameters !== null ? (fn.parameters as Record<string, unknown>) : { type: 'object', properties: {} },
+    };
+  });
+}

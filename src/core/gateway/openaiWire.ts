@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import type { DoneEvent } from '../chatEvent';
+import type { ToolCall } from '../inference/types';
+import type { WireEncoder } from './wireEncoder';
+
+/**
+ * OpenAI's `/v1/chat/completions`: `chat.completion.chunk` SSE events ending with `data: [DONE]`,
+ * or one `chat.completion` object. The constant parts of a chunk are built once per request.
+ */
+export class OpenAIEncoder implements WireEncoder {
+  readonly errorShape = 'openai' as const;
+  readonly streamContentType = 'text/event-stream; charset=utf-8';
+  private readonly id = `chatcmpl-${randomBytes(12).toString('hex')}`;
+  private readonly created = Math.floor(Date.now() / 1000);
+  private readonly head: string;
+  private roleSent = false;
+
+  constructor(
+    private readonly model: string,
+    private readonly includeUsage: boolean,
+  ) {
+    this.head = `data: {"id":"${this.id}","object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(model)},"system_fingerprint":"harombe","choices":[{"index":0,"delta":`;
+  }
+
+  delta(text: string): string {
+    return `${this.head}{${this.role()}"content":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}\n\n`;
+  }
+
+  toolCalls(calls: readonly ToolCall[]): string {
+    const deltas = calls.map((c, index) => ({ index, id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } }));
+    return `${this.head}{${this.role()}"content":null,"tool_calls":${JSON.stringify(deltas)}},"logprobs":null,"finish_reason":null}]}\n\n`;
+  }
+
+  done(event: DoneEvent, calledTools: boolean): string {
+    let out = `${this.head}{},"logprobs":null,"finish_reason":"${finishReason(event, calledTools)}"}]}\n\n`;
+    if (this.includeUsage) {
+      out += `data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, system_fingerprint: 'harombe', choices: [], usage: usage(event) })}\n\n`;
+    }
+    return out + 'data: [DONE]\n\n';
+  }
+
+  streamError(message: string): string {
+    // The official clients throw an APIError for an event that carries `error`.
+    return `data: ${JSON.stringify({ error: { message, type: 'server_error', param: null, code: 'node_failed' } })}\n\n`;
+  }
+
+  whole(text: string, calls: readonly ToolCall[] | undefined, event: DoneEvent): string {
+    const called = Boolean(calls?.length);
+    const message: Record<string, unknown> = { role: 'assistant', content: called && text === '' ? null : text, refusal: null };
+    if (called) message.tool_calls = calls?.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } }));
+    return JSON.stringify({
+      id: this.id,
+      object: 'chat.completion',
+      created: this.created,
+      model: this.model,
+      system_fingerprint: 'harombe',
+      choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason(event, called) }],
+      usage: usage(event),
+    });
+  }
+
+  private role(): string {
+    if (this.roleSent) return '';
+    this.roleSent = true;
+    return '"role":"assistant",';
+  }
+}
+
+function finishReason(event: DoneEvent, calledTools: boolean): string {
+  if (calledTools) return 'tool_calls';
+  return event.doneReason === 'length' ? 'length' : 'stop';
+}
+
+function usage(event: DoneEvent) {
+  const prompt = event.tokens.prompt ?? 0;
+  const completion = event.tokens.completion ?? 0;
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
