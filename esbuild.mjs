@@ -1,6 +1,6 @@
 // Bundles the CLI and the extension (Node, CommonJS) and, later, the chat webview (browser, IIFE).
 import * as esbuild from 'esbuild';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -58,6 +58,14 @@ if (webEntries.length) {
     }),
   );
 }
+
+// The chat webview loads codicons from dist/webview (localResourceRoots is limited to dist/ and media/).
+function copyCodicons() {
+  if (webEntries.length === 0) return;
+  mkdirSync('dist/webview', { recursive: true });
+  for (const f of ['codicon.css', 'codicon.ttf']) copyFileSync(`node_modules/@vscode/codicons/dist/${f}`, `dist/webview/${f}`);
+}
+copyCodicons();
 
 if (watch) {
   await Promise.all(contexts.map((c) => c.watch()));

@@ -329,11 +329,17 @@ export class Coordinator implements Disposable {
         queue.fail(err);
       },
     );
+    let answered = false;
     try {
-      yield* queue;
+      for await (const chunk of queue) {
+        if (chunk.type === 'done') answered = true;
+        yield chunk;
+      }
     } finally {
-      // Reached on success, failure, or when the consumer stops early: in the last case this cancels the node's request.
-      controller.abort();
+      // A consumer that stops early cancels the node's request. After the final record the client is
+      // only draining the body so the connection goes back to the pool: aborting then would cost a
+      // new connection on the next request.
+      if (!answered) controller.abort(CONSUMER_GONE);
       request.signal?.removeEventListener('abort', onAbort);
       this.inFlight.delete(controller);
       release();
@@ -411,6 +417,9 @@ export class Coordinator implements Disposable {
     this._onDidChangeConfig.dispose();
   }
 }
+
+/** Made once: an abort reason per request would build a DOMException and its stack every time. */
+const CONSUMER_GONE = new Error('the caller stopped reading the answer');
 
 function policyOf(config: HarombeConfig) {
   const r = config.cluster.routing;
