@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 import { benchClassify } from './classifyBench';
 import { benchClusterStatus, benchFailover, benchHealthSweep } from './coreBench';
 import { benchDiscovery } from './discoveryBench';
+import { benchGateway } from './gatewayBench';
 
 interface Row {
   what: string;
@@ -47,6 +48,10 @@ async function main(): Promise<void> {
       rows.push({ what: `mDNS: goodbye (SIGTERM) → removed (median of ${d.runs})`, figure: ms(d.goodbyeToRemovedMs), target: '≤ 100 ms' });
       rows.push({ what: `crash (SIGKILL, no goodbye) → unavailable (median of ${d.runs})`, figure: ms(d.crashToUnavailableMs), target: '≤ 3 s' });
     }
+  }
+
+  if (want('gateway')) {
+    for (const r of await benchGateway()) rows.push({ what: `gateway: ${r.what}`, figure: r.figure, target: r.target });
   }
 
   const w0 = Math.max(...rows.map((r) => r.what.length), 9);
