@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Coordinator } from '../core/coordinator';
 import { ConfigError } from '../core/config/configError';
+import { ConfigWatcher } from '../core/config/configWatcher';
 import { loadConfig } from '../core/config/loadConfig';
 import { FileTrustStore } from '../core/nodes/fileTrustStore';
 import type { HarombeConfig } from '../core/config/schema';
@@ -47,7 +48,7 @@ export function loadCliConfig(opts: GlobalOptions, logger: Logger): { config: Ha
 /** A coordinator for one CLI command, with metrics carried across runs. */
 export function openCoordinator(
   opts: GlobalOptions,
-  extra: { probeOnInterval?: boolean; browse?: 'config' | 'always'; mdnsInterface?: string } = {},
+  extra: { probeOnInterval?: boolean; browse?: 'config' | 'always'; mdnsInterface?: string; watchConfig?: boolean } = {},
 ): { coordinator: Coordinator; config: HarombeConfig; files: string[]; close(): void } {
   const logger = cliLogger(opts);
   const { config, files } = loadCliConfig(opts, logger);
@@ -56,11 +57,19 @@ export function openCoordinator(
   const effective = extra.browse === 'always' ? { ...config, cluster: { ...config.cluster, discovery: { ...config.cluster.discovery, method: 'mdns' as const } } } : config;
   const trust = extra.browse && { trustStore: new FileTrustStore(harombeHome()), ...(extra.mdnsInterface && { mdns: { interface: extra.mdnsInterface, bind: '0.0.0.0' } }) };
   const coordinator = new Coordinator({ config: effective, logger, metrics: store.load(), probeOnInterval: extra.probeOnInterval, ...(trust && { discovery: trust }) });
+  // Long-running commands follow edits of harombe.yaml; a broken edit is reported and the last good config stays.
+  const watcher = extra.watchConfig ? new ConfigWatcher({ explicitFile: opts.config, env: process.env, cwd: process.cwd(), home: harombeHome(), logger }) : undefined;
+  watcher?.onDidChange((next) => {
+    logger.warn(`config reloaded: ${next.cluster.nodes.length} node(s)`);
+    coordinator.applyConfig(next);
+  });
+  watcher?.onDidError((err) => logger.warn(`config not applied, keeping the last good one:\n${err.format()}`));
   return {
     coordinator,
     config,
     files,
     close: () => {
+      watcher?.dispose();
       try {
         store.save(coordinator.metrics.toState());
       } catch (err) {

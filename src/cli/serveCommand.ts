@@ -28,7 +28,7 @@ export function registerServeCommand(program: Command): void {
       if (!isLoopbackHost(opts.host) && !token) {
         logger.warn(`binding ${opts.host} without a token: anyone who can reach this address can use the cluster (set --token or $HAROMBE_GATEWAY_TOKEN)`);
       }
-      const ctx = openCoordinator(global, { probeOnInterval: true });
+      const ctx = openCoordinator(global, { probeOnInterval: true, browse: 'config', watchConfig: true });
       // Route the first requests on fresh health data instead of the registry's initial guess.
       await ctx.coordinator.prober.sweep();
       const gateway = new GatewayServer({ coordinator: ctx.coordinator, host: opts.host, port, token: token || undefined, allowedOrigins: opts.allowOrigin, logger });
