@@ -1,18 +1,64 @@
 import * as vscode from 'vscode';
+import { AnswerDocuments } from './answerDocument';
+import { askInChat, registerChatView } from './chat/chatViewProvider';
+import { registerClusterCommands } from './clusterCommands';
+import { registerCodeActions } from './codeActions';
+import { CoordinatorHost } from './coordinatorHost';
+import { MetricsDocumentProvider } from './metricsDocument';
+import { NodesTreeProvider } from './nodesTree';
+import { NodeTokens } from './nodeTokens';
+import { ProposedEdits } from './proposedEdits';
+import { ClusterStatusBar } from './statusBar';
+
+/**
+ * What `activate` returns. The integration tests read the live objects through it (the status bar
+ * and the tree have no API to query) and use `proposals.autoDecide` to answer diffs.
+ */
+export interface HarombeApi {
+  /** activate()'s own duration, without loading the bundle. */
+  activationMs: number;
+  host: CoordinatorHost;
+  statusBar: ClusterStatusBar;
+  nodesTree: NodesTreeProvider;
+  proposals: ProposedEdits;
+}
 
 /**
  * Activation stays short and linear: everything created here is pushed onto
  * `context.subscriptions`, so VS Code disposes of it on deactivation and there is nothing left for
  * `deactivate()` to do.
  */
-export function activate(context: vscode.ExtensionContext): void {
+export function activate(context: vscode.ExtensionContext): HarombeApi {
   const started = performance.now();
   const log = vscode.window.createOutputChannel('Harombe', { log: true });
   context.subscriptions.push(log);
   try {
     context.subscriptions.push(vscode.commands.registerCommand('harombe.showLogs', () => log.show()));
+    const tokens = new NodeTokens(context);
+    const host = new CoordinatorHost(log, tokens);
+    const statusBar = new ClusterStatusBar(host);
+    const nodesTree = new NodesTreeProvider(host);
+    const metrics = new MetricsDocumentProvider(host);
+    const proposals = new ProposedEdits();
+    const answers = new AnswerDocuments();
+    context.subscriptions.push(
+      tokens,
+      host,
+      statusBar,
+      nodesTree,
+      vscode.window.createTreeView('harombe.nodes', { treeDataProvider: nodesTree, showCollapseAll: false }),
+      metrics,
+      vscode.workspace.registerTextDocumentContentProvider('harombe-metrics', metrics),
+      proposals,
+      answers,
+      ...registerClusterCommands({ host, log, tokens, metrics }),
+      ...registerCodeActions({ coordinator: host.coordinator, log, proposals, answers, askInChat }),
+      ...registerChatView(context, { coordinator: host.coordinator, log }),
+    );
+    const activationMs = performance.now() - started;
     const version = (context.extension.packageJSON as { version?: string }).version ?? 'unknown';
-    log.info(`Harombe ${version} activated in ${(performance.now() - started).toFixed(1)} ms`);
+    log.info(`Harombe ${version} activated in ${activationMs.toFixed(1)} ms`);
+    return { activationMs, host, statusBar, nodesTree, proposals };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log.error(`Cannot activate Harombe: ${message}`);

@@ -1,0 +1,89 @@
+import * as vscode from 'vscode';
+import type { NodeInfo } from '../core/nodes/nodeInfo';
+
+export const tierNames = ['fast', 'balanced', 'powerful'] as const;
+
+/** How one node looks everywhere in the UI (tree, status bar tooltip, quick picks), so they never disagree. */
+export const nodePresentation = {
+  /** The state a person cares about: an open breaker matters more than the last probe. */
+  status(n: NodeInfo): 'available' | 'degraded' | 'unavailable' | 'untrusted' | 'circuit open' {
+    if (n.state === 'untrusted') return 'untrusted';
+    if (n.breaker.state === 'open') return 'circuit open';
+    return n.state;
+  },
+
+  /** Counts as serving: trusted, up, breaker not open. */
+  isUp(n: NodeInfo): boolean {
+    return (n.state === 'available' || n.state === 'degraded') && n.breaker.state !== 'open';
+  },
+
+  icon(n: NodeInfo): vscode.ThemeIcon {
+    switch (nodePresentation.status(n)) {
+      case 'available':
+        return new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed'));
+      case 'degraded':
+        return new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+      case 'circuit open':
+        return new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('list.errorForeground'));
+      case 'unavailable':
+        return new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
+      default:
+        return new vscode.ThemeIcon('shield', new vscode.ThemeColor('disabledForeground'));
+    }
+  },
+
+  codicon(n: NodeInfo): string {
+    return { available: '$(pass-filled)', degraded: '$(warning)', 'circuit open': '$(circle-slash)', unavailable: '$(error)', untrusted: '$(shield)' }[nodePresentation.status(n)];
+  },
+
+  /** `model · 12 ms · 1/4`, plus the breaker countdown when it is open. */
+  description(n: NodeInfo, now = Date.now()): string {
+    const parts = [n.model];
+    if (n.latencyMs !== undefined && n.state !== 'unavailable') parts.push(`${Math.round(n.latencyMs)} ms`);
+    parts.push(`${n.inFlight}/${n.maxParallel}`);
+    const countdown = nodePresentation.breakerCountdown(n, now);
+    if (countdown) parts.push(countdown);
+    return parts.join(' · ');
+  },
+
+  breakerCountdown(n: NodeInfo, now = Date.now()): string | undefined {
+    if (n.breaker.state === 'half-open') return 'circuit half-open';
+    if (n.breaker.state !== 'open') return undefined;
+    if (n.breaker.retryAt === undefined) return 'circuit open';
+    return `circuit open, retry in ${Math.max(0, Math.ceil((n.breaker.retryAt - now) / 1000))} s`;
+  },
+
+  /** One line for a status tooltip or a quick pick. */
+  line(n: NodeInfo): string {
+    const reason = n.stateReason && !nodePresentation.isUp(n) ? ` — ${n.stateReason}` : '';
+    return `${nodePresentation.codicon(n)} **${n.name}** (tier ${n.tier}) ${nodePresentation.status(n)} · ${nodePresentation.description(n)}${reason}`;
+  },
+
+  tooltip(n: NodeInfo, now = Date.now()): vscode.MarkdownString {
+    const md = new vscode.MarkdownString(undefined, true);
+    md.appendMarkdown(`**${n.name}** — ${nodePresentation.status(n)}\n\n`);
+    const rows: [string, string][] = [
+      ['Address', `${n.host}:${n.port} (${n.kind})`],
+      ['Tier', `${n.tier} · ${tierNames[n.tier]}`],
+      ['Model', n.model],
+      ['Source', n.source === 'config' ? 'config file' : 'found on the network (mDNS)'],
+      ['Latency', n.latencyMs === undefined ? 'not measured yet' : `${Math.round(n.latencyMs)} ms (health probe average)`],
+      ['Load', `${n.inFlight} of ${n.maxParallel} in flight${n.reportedLoad !== undefined ? `, node reports ${n.reportedLoad}` : ''}`],
+      ['Circuit', nodePresentation.breakerCountdown(n, now) ?? 'closed'],
+    ];
+    if (n.stateReason) rows.push(['Why', n.stateReason]);
+    const hw = n.hardware;
+    if (hw) {
+      const parts = [hw.cpu, hw.cores && `${hw.cores} cores`, hw.ramGb && `${hw.ramGb} GB RAM`, hw.gpu, hw.vramGb && `${hw.vramGb} GB VRAM`].filter(Boolean);
+      if (parts.length) rows.push(['Hardware', parts.join(', ')]);
+    }
+    if (n.loadedModels.length) rows.push(['Loaded', n.loadedModels.join(', ')]);
+    if (n.lastSeen) rows.push(['Last seen', `${Math.round((now - n.lastSeen) / 1000)} s ago`]);
+    for (const [k, v] of rows) md.appendMarkdown(`- ${k}: ${escapeMd(v)}\n`);
+    return md;
+  },
+};
+
+function escapeMd(text: string): string {
+  return text.replace(/[\\`*_{}[\]<>|]/g, (c) => `\\${c}`);
+}
