@@ -124,11 +124,13 @@ export class Coordinator implements Disposable {
     this.config = config;
     this.selector.setPolicy(policyOf(config));
     this.applyNodes(config);
+    this.prober.setTiming({ intervalMs: config.cluster.health.interval * 1000, timeoutMs: config.cluster.health.timeout * 1000 });
     this._onDidChangeConfig.fire(config);
     void this.prober.sweep();
   }
 
   private applyNodes(config: HarombeConfig): void {
+    this.registry.setBreakerOptions(config.cluster.circuit_breaker);
     this.registry.setConfigNodes(config.cluster.nodes, {
       connectTimeoutMs: config.cluster.timeouts.connect * 1000,
       stallTimeoutMs: config.cluster.timeouts.stall * 1000,

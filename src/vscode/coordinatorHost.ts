@@ -140,13 +140,7 @@ export class CoordinatorHost implements vscode.Disposable {
 
   /** Applies the current config (with tokens); unchanged nodes keep their state and breakers. */
   private apply(): void {
-    const before = this.coordinator.currentConfig.cluster;
-    const next = this.effectiveConfig();
-    // The core fixes the probe interval and breaker settings when the coordinator is created.
-    if (JSON.stringify([before.health, before.circuit_breaker]) !== JSON.stringify([next.cluster.health, next.cluster.circuit_breaker])) {
-      this.log.warn('cluster.health and cluster.circuit_breaker changes take effect after Developer: Reload Window');
-    }
-    this.coordinator.applyConfig(next);
+    this.coordinator.applyConfig(this.effectiveConfig());
     if (!this.watcher.error) this.showProblems(this.watcher.result?.warnings ?? []);
   }
 

@@ -47,7 +47,7 @@ export class HealthProber implements Disposable {
 
   constructor(
     private readonly registry: NodeRegistry,
-    private readonly options: HealthProberOptions,
+    private options: HealthProberOptions,
   ) {
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? systemClock;
@@ -93,6 +93,17 @@ export class HealthProber implements Disposable {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.lifetime.abort();
+  }
+
+  /** New interval and probe timeout from a reloaded config; a pending sweep is rescheduled with the new interval. */
+  setTiming(timing: Pick<HealthProberOptions, 'intervalMs' | 'timeoutMs'>): void {
+    const intervalChanged = timing.intervalMs !== this.options.intervalMs;
+    this.options = { ...this.options, ...timing };
+    if (intervalChanged && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => void this.loop(), this.options.intervalMs);
+      this.timer.unref();
+    }
   }
 
   private async loop(): Promise<void> {

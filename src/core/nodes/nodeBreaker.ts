@@ -129,7 +129,7 @@ export class NodeBreaker implements Disposable {
 
   constructor(
     readonly node: string,
-    private readonly options: BreakerOptions,
+    readonly options: BreakerOptions,
     private readonly logger: Logger = silentLogger,
   ) {
     this.counter = new ProbationBreaker(options.failureThreshold, options.successThreshold, () => {

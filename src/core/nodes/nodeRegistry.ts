@@ -89,7 +89,7 @@ export class NodeRegistry implements Disposable {
   private readonly entries = new Map<string, Entry>();
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly breakerOptions: BreakerOptions;
+  private breakerOptions: BreakerOptions;
   private timeouts: NodeTimeouts = DEFAULT_TIMEOUTS;
   private readonly changed = new Set<string>();
   private readonly removed = new Set<string>();
@@ -100,6 +100,34 @@ export class NodeRegistry implements Disposable {
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
     this.breakerOptions = breakerOptionsFromConfig(opts.breaker);
+  }
+
+  /**
+   * New circuit-breaker settings from a reloaded config. Breakers are immutable (cockatiel), so each
+   * node whose breaker is closed gets a fresh one now; an open or half-open breaker keeps counting
+   * down under the old settings and is replaced once it has closed.
+   */
+  setBreakerOptions(config: NodeRegistryOptions['breaker']): void {
+    const next = breakerOptionsFromConfig(config);
+    if (JSON.stringify(next) === JSON.stringify(this.breakerOptions)) return;
+    this.breakerOptions = next;
+    for (const e of this.entries.values()) if (e.breaker.state === 'closed') this.replaceBreaker(e);
+  }
+
+  private replaceBreaker(e: Entry): void {
+    e.breakerSubscription.dispose();
+    e.breaker.dispose();
+    e.breaker = new NodeBreaker(e.name, this.breakerOptions, this.logger);
+    e.breakerSubscription = this.watchBreaker(e);
+    this.markChanged(e.name);
+  }
+
+  private watchBreaker(e: Entry): Disposable {
+    return e.breaker.onDidChangeState((state) => {
+      // A breaker that closed under old settings picks up the current ones.
+      if (state === 'closed' && e.breaker.options !== this.breakerOptions) this.replaceBreaker(e);
+      this.markChanged(e.name);
+    });
   }
 
   /**
@@ -368,9 +396,10 @@ export class NodeRegistry implements Disposable {
       nodeId: undefined,
       hardware: undefined,
       breaker,
-      breakerSubscription: breaker.onDidChangeState(() => this.markChanged(init.name)),
+      breakerSubscription: { dispose: () => undefined },
       agent: undefined,
     };
+    e.breakerSubscription = this.watchBreaker(e);
     this.entries.set(e.name, e);
     this.removed.delete(e.name);
     this.markChanged(e.name);

@@ -277,4 +277,14 @@ describe('Coordinator', function () {
     assert.deepEqual(coordinator.nodes().map((n) => n.name), ['a']);
     assert.equal(coordinator.registry.get('a')?.latencyMs, latency);
   });
+
+  it('applies new breaker settings from a reloaded config to nodes whose breaker is closed', async () => {
+    await setup([{ name: 'flaky', tier: 1 }, { name: 'steady', tier: 1 }]);
+    const next = structuredClone(cluster.config);
+    next.cluster.circuit_breaker.failure_threshold = 1;
+    coordinator.applyConfig(next);
+    await cluster.node('flaky').setFault({ type: 'status', status: 500 });
+    await collect(coordinator.complete(ask('explain closures', { tier: 1, stickyNode: 'flaky' })));
+    assert.equal(coordinator.registry.breaker('flaky').state, 'open', 'one failure opens it under the new threshold');
+  });
 });
