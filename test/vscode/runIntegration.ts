@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 /**
  * Runs test/integration inside a real VS Code extension host: code-server's, driven by chromium.
  * It builds nothing: `npm run test:integration` builds the extension and the test bundles first.
@@ -50,7 +51,8 @@ async function main(): Promise<number> {
   // Filled in as they start, for the deadline's report and the clean-up.
   const live: { server?: CodeServer; workbench?: Workbench } = {};
   const runTests = async (): Promise<number> => {
-    const env: Record<string, string> = { HAROMBE_TEST_RESULTS: run.resultsFile };
+    // A private ~/.harombe, so a developer's own harombe.yaml or trusted nodes never leak into the tests.
+    const env: Record<string, string> = { HAROMBE_TEST_RESULTS: run.resultsFile, HAROMBE_HOME: join(run.runDir, 'harombe-home') };
     if (process.env.HAROMBE_TEST_GREP) env.HAROMBE_TEST_GREP = process.env.HAROMBE_TEST_GREP;
     const server = (live.server = await startCodeServer({ runDir: run.runDir, env }));
     console.log(`[integration] code-server ${server.url} ready after ${elapsed()}`);
