@@ -9,18 +9,9 @@ import { fakeReply } from '../fakes/fakeReply';
 import { startFakeCluster, type FakeCluster } from '../fakes/fakeCluster';
 import { ScriptedApprover } from '../unit/agent/scriptedApprover';
 import { testMetrics } from './testMetrics';
+import { until } from './until';
 
 const extensionId = 'harombe.harombe-vscode';
-
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('chat view', function () {
   this.timeout(30_000);

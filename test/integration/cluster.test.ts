@@ -7,19 +7,9 @@ import type { NodesTreeElement } from '../../src/vscode/nodesTree';
 import type { NodeTestResult } from '../../src/core/coordinator';
 import { startFakeCluster, type FakeCluster } from '../fakes/fakeCluster';
 import { testMetrics } from './testMetrics';
+import { until } from './until';
 
 const extensionId = 'harombe.harombe-vscode';
-
-/** Polls until `check` returns a value (not undefined/false), or fails with what it last saw. */
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('cluster UI: tree, status bar, commands', function () {
   this.timeout(30_000);

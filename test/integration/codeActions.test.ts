@@ -7,6 +7,7 @@ import type { HarombeApi } from '../../src/vscode/extension';
 import { startFakeCluster, type FakeCluster } from '../fakes/fakeCluster';
 import type { FakeMessage } from '../fakes/fakeReply';
 import { testMetrics } from './testMetrics';
+import { until } from './until';
 
 const extensionId = 'harombe.harombe-vscode';
 
@@ -22,16 +23,6 @@ function reply(messages: FakeMessage[], model: string): string {
   if (last.startsWith('Write ')) return `Here are the tests (${model}):\n\n\`\`\`ts\nimport { clamp } from './math';\nit('clamps', () => clamp(5, 0, 1));\n\`\`\`\n`;
   if (last.startsWith('Explain')) return `**clamp** keeps a value between min and max (answered by ${model}).`;
   return `Sure! Here is a clearer version (${model}):\n\n\`\`\`typescript\n${refactored}\n\`\`\`\n\nUse it like:\n\n\`\`\`sh\nnpx tsx math.ts\n\`\`\`\n`;
-}
-
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('code actions: refactor, tests, explain', function () {
