@@ -3,6 +3,7 @@ import { AnswerDocuments } from './answerDocument';
 import { askInChat, registerChatView } from './chat/chatViewProvider';
 import { registerClusterCommands } from './clusterCommands';
 import { registerCodeActions } from './codeActions';
+import { registerChatIntegration } from './lm/registerChatIntegration';
 import { CoordinatorHost } from './coordinatorHost';
 import { MetricsDocumentProvider } from './metricsDocument';
 import { NodesTreeProvider } from './nodesTree';
@@ -54,6 +55,7 @@ export function activate(context: vscode.ExtensionContext): HarombeApi {
       ...registerClusterCommands({ host, log, tokens, metrics }),
       ...registerCodeActions({ coordinator: host.coordinator, log, proposals, answers, askInChat }),
       ...registerChatView(context, { coordinator: host.coordinator, log }),
+      ...registerChatIntegration({ coordinator: host.coordinator, log, extensionUri: context.extensionUri }),
     );
     const activationMs = performance.now() - started;
     const version = (context.extension.packageJSON as { version?: string }).version ?? 'unknown';
