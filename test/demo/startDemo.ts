@@ -1,82 +1,157 @@
 /**
- * `npm start`: a clearly labelled DEMO. No model runs on this machine, so it starts three fake
- * nodes on 127.0.0.1 (they speak the real Ollama and worker APIs but answer canned text), writes a
- * harombe.yaml for them, and walks through the real `harombe` CLI against them: status, test,
- * routed chats, a node dying mid-answer, metrics. With a terminal it then keeps the demo cluster
- * up so you can try commands yourself; Ctrl+C stops it.
+ * `npm start`: opens the extension in a real VS Code (code-server's web workbench, see
+ * test/vscode/README.md) against the user's cluster, or, when no config names a node, against a
+ * clearly labelled DEMO cluster of fake nodes in a demo workspace. With a terminal it runs until
+ * Ctrl+C; under CI or without a TTY it checks that the workbench answers, prints the URL and stops,
+ * so that a smoke check can run it.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { startFakeCluster } from '../fakes/fakeCluster';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { harombeHome } from '../../src/cli/harombeHome';
+import { loadConfig } from '../../src/core/config/loadConfig';
+import { resolveConfigFiles } from '../../src/core/config/resolveConfigFiles';
+import type { FakeCluster } from '../fakes/fakeCluster';
+import { startCodeServer, type CodeServer } from '../vscode/codeServer';
+import { harness } from '../vscode/harness';
+import { demoClusterSummary, demoYaml, isInteractive, startDemoCluster, untilInterrupted } from './demoCluster';
 
-const cli = resolve(__dirname, '../../dist/cli.js');
-const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
-const banner = (s: string) => process.stdout.write(`\n${bold(`━━ DEMO ━━ ${s}`)}\n`);
-
-function demoReply(tierName: string) {
-  return (messages: { role: string; content?: unknown }[], model: string) => {
-    const last = [...messages].reverse().find((m) => m.role === 'user');
-    const q = typeof last?.content === 'string' ? last.content.split('\n')[0]?.slice(0, 60) : '';
-    return `[demo ${tierName} node, ${model}] This is a canned answer from a fake node, streamed token by token. You asked: "${q}". Point Harombe at real Ollama nodes for real answers.`;
-  };
+interface UserCluster {
+  kind: 'user';
+  files: string[];
+  nodeCount: number;
 }
 
-async function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  process.stdout.write(`\n$ harombe ${args.map((a) => (a.includes(' ') ? JSON.stringify(a) : a)).join(' ')}\n`);
-  return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('exit', (code) => resolvePromise(code ?? 1));
-  });
+/** The user's config files if together they name at least one node; otherwise undefined. */
+function findUserCluster(cwd: string): UserCluster | undefined {
+  const env = process.env;
+  const home = harombeHome(env);
+  const { files } = resolveConfigFiles({ env, cwd, home });
+  if (files.length === 0) return undefined;
+  // A config that does not load is the user's to fix: fail loudly rather than hide it behind the demo.
+  const { config } = loadConfig({ env, cwd, home });
+  const nodeCount = config.cluster.nodes.length;
+  return nodeCount > 0 ? { kind: 'user', files, nodeCount } : undefined;
+}
+
+const demoReadme = `# Harombe DEMO workspace
+
+This folder was written by \`npm start\` because no harombe.yaml with nodes was found
+(\`$HAROMBE_CONFIG\`, \`./.harombe/harombe.yaml\` or \`~/.harombe/harombe.yaml\`).
+
+**The nodes are FAKE**: three small servers on 127.0.0.1 that speak the Ollama and worker APIs
+but answer canned text. Nothing here runs a model. They stop when \`npm start\` stops.
+
+Things to try:
+
+- the Harombe view in the activity bar: nodes, tiers, health;
+- *Harombe: Test Cluster* and *Harombe: Show Cluster Status* from the Command Palette;
+- open \`src/orders.ts\`, select \`processOrders\`, and run *Refactor with Tier…*;
+- \`.harombe/harombe.yaml\` is the config the extension reads.
+
+Point \`.harombe/harombe.yaml\` (or \`~/.harombe/harombe.yaml\`) at real Ollama nodes for real answers.
+`;
+
+const demoSource = `// A function that does too much: select it and run "Refactor with Tier…".
+export interface Order {
+  id: string;
+  items: { price: number; quantity: number }[];
+  coupon?: string;
+}
+
+export function processOrders(orders: Order[]): string[] {
+  const lines: string[] = [];
+  for (const order of orders) {
+    let total = 0;
+    for (const item of order.items) {
+      total += item.price * item.quantity;
+    }
+    if (order.coupon === 'HALF') {
+      total = total / 2;
+    } else if (order.coupon === 'TENOFF') {
+      total = Math.max(0, total - 10);
+    }
+    lines.push(order.id + ': ' + total.toFixed(2));
+  }
+  return lines;
+}
+`;
+
+/** Rewritten on every start: the fakes' ports change each time. */
+function writeDemoWorkspace(cluster: FakeCluster): string {
+  const folder = join(harness.root, 'demo-workspace');
+  rmSync(folder, { recursive: true, force: true });
+  mkdirSync(join(folder, '.harombe'), { recursive: true });
+  mkdirSync(join(folder, 'src'), { recursive: true });
+  writeFileSync(join(folder, '.harombe', 'harombe.yaml'), demoYaml(cluster));
+  writeFileSync(join(folder, 'README.md'), demoReadme);
+  writeFileSync(join(folder, 'src', 'orders.ts'), demoSource);
+  return folder;
+}
+
+function workbenchUrl(server: CodeServer, folder: string): string {
+  // code-server rejects --extensionDevelopmentPath; with enable-smoke-test-driver the workbench
+  // takes it from the payload instead (as test/vscode/workbench.ts does).
+  const payload = [['extensionDevelopmentPath', server.remoteUri(harness.repoRoot)]];
+  return `${server.url}/?${new URLSearchParams({ folder, payload: JSON.stringify(payload) }).toString()}`;
+}
+
+/** /healthz alone is answered before the workbench can be served; fetch the page too. */
+async function checkWorkbench(server: CodeServer, url: string): Promise<void> {
+  const healthz = await fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(10_000) });
+  if (!healthz.ok) throw new Error(`${server.url}/healthz answered ${healthz.status}`);
+  const page = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  const html = await page.text();
+  if (!page.ok || !html.includes('workbench')) throw new Error(`the workbench page answered ${page.status}:\n${html.slice(0, 500)}`);
 }
 
 async function main(): Promise<void> {
-  const home = mkdtempSync(join(tmpdir(), 'harombe-demo-'));
-  const cluster = await startFakeCluster(
-    [
-      { name: 'laptop', tier: 0, flavour: 'harombe', options: { chunkDelayMs: 15, reply: demoReply('tier 0') } },
-      { name: 'workstation', tier: 1, flavour: 'ollama', options: { chunkDelayMs: 25, reply: demoReply('tier 1') } },
-      { name: 'server', tier: 2, flavour: 'harombe', options: { chunkDelayMs: 40, reply: demoReply('tier 2') } },
-    ],
-    { timeouts: { stall: 3 } },
-  );
-  const configFile = join(home, 'harombe.yaml');
-  writeFileSync(configFile, `# DEMO cluster of fake nodes on 127.0.0.1, written by npm start\n${cluster.yaml}`);
-  const env = { ...process.env, HAROMBE_CONFIG: configFile, HAROMBE_HOME: home };
-  const cleanup = async () => {
-    await cluster.stop();
-    rmSync(home, { recursive: true, force: true });
-  };
+  const cwd = process.cwd();
+  const user = findUserCluster(cwd);
+  let cluster: FakeCluster | undefined;
+  let folder = cwd;
   try {
-    banner('three FAKE nodes on 127.0.0.1 (laptop tier 0, workstation tier 1, server tier 2); config: ' + configFile);
-    await run(['cluster', 'status'], env);
-    await run(['cluster', 'test'], env);
-    banner('a simple question goes to tier 0');
-    await run(['chat', 'how do I reverse a list in Python?'], env);
-    banner('an explanation goes to tier 1');
-    await run(['chat', 'explain how async/await works in JavaScript'], env);
-    banner('a refactor goes to tier 2');
-    await run(['chat', '--intent', 'refactor', 'split this function into smaller ones'], env);
-    banner('the tier 2 node dies mid-answer: the answer is finished elsewhere, not lost');
-    await cluster.ollama('server').setFault({ type: 'die_mid_stream', afterChunks: 5 });
-    await run(['chat', '--tier', '2', 'design a plugin system with trade-offs'], env);
-    await cluster.ollama('server').setFault({ type: 'none' });
-    await run(['cluster', 'metrics'], env);
-    if (process.stdin.isTTY && !process.env.CI) {
-      banner('the demo cluster stays up. In another terminal try:');
-      process.stdout.write(`  export HAROMBE_CONFIG=${configFile} HAROMBE_HOME=${home}\n  node ${cli} chat\n  node ${cli} cluster status --json\nCtrl+C stops the demo.\n`);
-      await new Promise<void>((r) => process.once('SIGINT', () => r()));
+    if (user) {
+      process.stdout.write(`Using your cluster: ${user.nodeCount} node(s) from ${user.files.join(', ')}\n`);
+    } else {
+      cluster = await startDemoCluster();
+      folder = writeDemoWorkspace(cluster);
+    }
+    const runDir = join(harness.root, 'start');
+    mkdirSync(runDir, { recursive: true });
+    const server = await startCodeServer({
+      runDir,
+      // Only the workspace we wrote ourselves is trusted without asking; the user's folder gets VS Code's usual prompt.
+      workspaceTrust: user !== undefined,
+      // A home of its own, so a ~/.harombe/harombe.yaml without nodes is not merged into the demo.
+      env: user ? {} : { HAROMBE_HOME: join(harness.root, 'demo-home') },
+    });
+    try {
+      const url = workbenchUrl(server, folder);
+      await checkWorkbench(server, url);
+      if (cluster) {
+        process.stdout.write(`\n${'━'.repeat(60)}\nDEMO: fake nodes on 127.0.0.1 answer canned text\n${'━'.repeat(60)}\n`);
+        process.stdout.write(`${demoClusterSummary}\nworkspace: ${folder}\n`);
+      }
+      process.stdout.write(`\nHarombe is running in VS Code: open ${url}\n(code-server log: ${server.logFile})\n`);
+      if (isInteractive()) {
+        process.stdout.write('Ctrl+C stops it.\n');
+        const signal = await untilInterrupted();
+        process.stdout.write(`\n${signal}: stopping\n`);
+      } else {
+        process.stdout.write('Not a terminal (or CI is set): the workbench answered; stopping.\n');
+      }
+    } finally {
+      await server.stop();
     }
   } finally {
-    await cleanup();
+    await cluster?.stop();
   }
 }
 
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`demo failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.stderr.write(`npm start failed: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);
   },
 );
