@@ -184,7 +184,15 @@ export function registerClusterCommands(deps: ClusterCommandDeps): vscode.Dispos
       typeof arg === 'string'
         ? 'Trust'
         : await vscode.window.showWarningMessage(`Trust ${node.name} at ${node.host}:${node.port}? It will receive your prompts and code.`, { modal: true }, 'Trust');
-    if (sure === 'Trust') coordinator.registry.trust(node.name);
+    // Through discovery the trust is pinned to the node's id and kept; without it, for this session.
+    if (sure === 'Trust') {
+      try {
+        if (coordinator.discovery) coordinator.discovery.trust(node.name);
+        else coordinator.registry.trust(node.name);
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Cannot trust ${node.name}: ${(err as Error).message}`);
+      }
+    }
   };
 
   return [

@@ -1,4 +1,5 @@
 import { homedir } from 'node:os';
+import { FileTrustStore } from '../core/nodes/fileTrustStore';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ConfigOverrides } from '../core/config/buildConfig';
@@ -38,8 +39,15 @@ export class CoordinatorHost implements vscode.Disposable {
     private readonly tokens: NodeTokens,
   ) {
     this.watcher = this.createWatcher();
-    this.coordinator = new Coordinator({ config: this.effectiveConfig(), logger: log, probeOnInterval: true });
+    this.coordinator = new Coordinator({
+      config: this.effectiveConfig(),
+      logger: log,
+      probeOnInterval: true,
+      // The same trust file as the CLI's, so a node trusted in one is trusted in the other.
+      discovery: { trustStore: new FileTrustStore(harombeHome()) },
+    });
     const registry = this.coordinator.registry;
+    this.watchDiscovery();
     this.disposables.push(
       this.diagnostics,
       this._onDidChangeNodes,
@@ -192,6 +200,34 @@ export class CoordinatorHost implements vscode.Disposable {
       byFile.set(p.file, [...(byFile.get(p.file) ?? []), d]);
     }
     for (const [file, list] of byFile) this.diagnostics.set(vscode.Uri.file(file), list);
+  }
+
+  /** A new worker on the LAN asks for trust; an impostor of a trusted one is a warning. Both name the node and where it is. */
+  private watchDiscovery(): void {
+    const discovery = this.coordinator.discovery;
+    if (!discovery) return;
+    this.disposables.push(
+      toVscode(
+        discovery.onDidDiscover(async (n) => {
+          const choice = await vscode.window.showInformationMessage(
+            `New Harombe node \`${n.name}\` (${n.model}, tier ${n.tier}) at ${n.host}. It gets no prompts, files or tokens until you trust it.`,
+            'Trust',
+            'Ignore',
+          );
+          if (choice === 'Trust') {
+            discovery.trust(n.name);
+            this.log.info(`trusted node ${n.name} (${n.host}:${n.port})`);
+          }
+        }),
+      ),
+      toVscode(
+        discovery.onDidDetectImpostor((n) =>
+          void vscode.window.showWarningMessage(
+            `Harombe node \`${n.name}\` at ${n.host} announces a different identity than the one you trusted. It is untrusted again and gets nothing until you trust it anew.`,
+          ),
+        ),
+      ),
+    );
   }
 }
 
