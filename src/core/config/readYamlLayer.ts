@@ -1,4 +1,4 @@
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Document, Node as YamlNode, Pair, Scalar } from 'yaml';
 import type { ConfigProblem } from './configError';
 import { formatPath, type Origin, type PathStep, type SourcedValue } from './sourcedValue';
@@ -27,14 +27,12 @@ const MAX_ALIASES = 1000;
  * line and column; nothing is validated against the schema here.
  */
 export function readYamlLayer(file: string, text: string, env: Readonly<Record<string, string | undefined>>): YamlLayer {
-  const lineCounter = new LineCounter();
   // prettyErrors off: its messages embed a source excerpt; we want one line and compute the position ourselves.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   const problems: ConfigProblem[] = [];
-  const at = (offset: number): { line: number; column: number } => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { line, column: col };
-  };
+  // Positions come from the text itself: yaml's LineCounter misses line starts inside an unclosed
+  // flow collection, which put later errors past the end of their line.
+  const at = positionsOf(text);
 
   for (const e of doc.errors) problems.push({ file, ...at(e.pos[0]), message: `YAML syntax error: ${e.message}`, severity: 'error' });
   for (const w of doc.warnings) problems.push({ file, ...at(w.pos[0]), message: `YAML: ${w.message}`, severity: 'warning' });
@@ -121,6 +119,14 @@ class LayerReader {
   }
 
   private applyMerge(source: unknown, entries: Map<string, SourcedValue>, path: PathStep[], depth: number): void {
+    if (isAlias(source) && ++this.aliases > MAX_ALIASES) {
+      // A merge key resolves its alias here, not through read(): count it too, or an anchor that
+      // merges itself expands exponentially and takes the process down.
+      if (this.aliases === MAX_ALIASES + 1) {
+        this.problems.push({ file: this.file, ...this.positionOf(source, undefined), message: `${formatPath(path) || 'top level'}: too many alias expansions (more than ${MAX_ALIASES})`, severity: 'error' });
+      }
+      return;
+    }
     const resolved = isAlias(source) ? source.resolve(this.doc) : source;
     if (isSeq(resolved)) {
       for (const item of resolved.items) this.applyMerge(item, entries, path, depth + 1);
@@ -189,4 +195,23 @@ class LayerReader {
     const range = (node as YamlNode | null | undefined)?.range ?? (fallback as YamlNode | null | undefined)?.range;
     return range ? this.at(range[0]) : { line: 1, column: 1 };
   }
+}
+
+/** 1-based line and column of an offset, counting `\n`, `\r\n` and a lone `\r` as line ends. */
+function positionsOf(text: string): (offset: number) => { line: number; column: number } {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) starts.push(i + 1);
+  }
+  return (offset) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((starts[mid] as number) <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - (starts[lo] as number) + 1 };
+  };
 }

@@ -60,8 +60,10 @@ export class GatewayServer implements Disposable {
     this.logger = opts.logger ?? silentLogger;
     this.ctx = { coordinator: opts.coordinator, maxBodyBytes: opts.maxBodyBytes ?? 32 * 1024 * 1024 };
     this.guard = new RequestGuard({ bindHost: opts.host ?? '127.0.0.1', token: opts.token, allowedOrigins: opts.allowedOrigins });
-    this.server = createServer({ noDelay: true, keepAlive: true }, (req, res) => this.handle(req, res));
-    // Answers stream for minutes; only idle keep-alive sockets time out.
+    // Checked every second, so a client that never finishes its headers (slowloris) loses its socket after headersTimeout.
+    this.server = createServer({ noDelay: true, keepAlive: true, connectionsCheckingInterval: 1_000 }, (req, res) => this.handle(req, res));
+    this.server.headersTimeout = 10_000;
+    // Answers stream for minutes; only idle keep-alive sockets and unfinished headers time out.
     this.server.requestTimeout = 0;
     this.server.keepAliveTimeout = 65_000;
   }

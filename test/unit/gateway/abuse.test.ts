@@ -104,12 +104,8 @@ describe('gateway: abuse', function () {
     }
   });
 
-  // BUG (src/core/gateway/gatewayServer.ts constructor): `requestTimeout = 0` and the default
-  // `headersTimeout` (60 s, checked only every `connectionsCheckingInterval` = 30 s) let a slowloris
-  // client hold a socket for up to ~90 s while sending headers. Fix: `createServer({ noDelay: true,
-  // keepAlive: true, connectionsCheckingInterval: 1_000 }, …)` and `this.server.headersTimeout = 10_000`
-  // (headers only: streamed answers stay unlimited with requestTimeout 0), plus `maxHeaderSize` left at default.
-  it.skip('closes a socket that has not finished its headers within 10 s (gateway has no short headersTimeout: see BUG above)', async () => {
+  // Streamed answers may last minutes (requestTimeout 0), so only unfinished headers are cut short.
+  it('closes a socket that has not finished its headers within 10 s', async () => {
     h = await startGateway([{ name: 'a', tier: 0 }]);
     const u = new URL(h.url);
     const s = connect(Number(u.port), u.hostname);
