@@ -7,18 +7,15 @@ import { Emitter } from '../util/emitter';
 import type { Disposable } from '../util/emitter';
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
+import type { DiscoveredNode } from './nodeRegistry';
 
-/** A `harombe start` worker as its mDNS announcement describes it. */
-export interface DiscoveredWorker {
-  /** The announced instance name, unique on the LAN; `onDidLose` names it again. */
-  name: string;
-  /** Where to reach it: the address the announcement came from, preferring IPv4 on one of our subnets. */
-  host: string;
-  port: number;
-  model: string;
-  tier: 0 | 1 | 2;
-  nodeId?: string;
-  version?: string;
+/**
+ * A `harombe start` worker as its mDNS announcement describes it: the registry's DiscoveredNode
+ * plus every address it announced. `name` is the announced instance name (unique on the LAN;
+ * `onDidLose` names it again); `host` is the address the announcement came from, preferring IPv4
+ * on one of our subnets.
+ */
+export interface DiscoveredWorker extends DiscoveredNode {
   /** Every address the worker announced (A/AAAA), for display and for a second try. */
   addresses: string[];
 }
