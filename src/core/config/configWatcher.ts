@@ -12,6 +12,8 @@ import type { HarombeConfig } from './schema';
 export interface ConfigWatcherOptions extends LoadConfigOptions {
   /** Quiet time after the last file event before reloading; editors write in bursts. Default 100 ms. */
   debounceMs?: number;
+  /** How often to look at the files even without an event, ms. Default 2000. */
+  pollMs?: number;
   logger?: Logger;
 }
 
@@ -43,6 +45,7 @@ export class ConfigWatcher implements Disposable {
   private readonly files: string[];
   private readonly dirs = new Map<string, DirWatch>();
   private timer: NodeJS.Timeout | undefined;
+  private poll: NodeJS.Timeout | undefined;
   private lastSignature: string | undefined;
   private _result: LoadConfigResult | undefined;
   private _error: ConfigError | undefined;
@@ -55,6 +58,11 @@ export class ConfigWatcher implements Disposable {
     this.files = resolveConfigFiles(opts).candidates.map((c) => c.path);
     this.load(false);
     this.arm();
+    // A safety net under fs.watch, which can miss a file written while a new folder's watch is
+    // being set up (and misses everything on some network file systems): two small reads every
+    // few seconds; an unchanged signature fires nothing.
+    this.poll = setInterval(() => this.schedule(), opts.pollMs ?? 2000);
+    this.poll.unref();
   }
 
   /** The last config that loaded successfully; undefined only if none ever did. */
@@ -93,6 +101,7 @@ export class ConfigWatcher implements Disposable {
     if (this.disposed) return;
     this.disposed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.poll) clearInterval(this.poll);
     for (const d of this.dirs.values()) d.watcher.close();
     this.dirs.clear();
     this._onDidChange.dispose();
