@@ -1,7 +1,6 @@
-import type { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import { Bonjour } from 'bonjour-service';
-import type { Service, ServiceConfig } from 'bonjour-service';
+import type { Bonjour, Service } from 'bonjour-service';
+import { createBonjour } from '../core/nodes/createBonjour';
 import type { Logger } from '../core/util/logger';
 
 /** The DNS-SD type workers announce and coordinators browse (`_harombe._tcp.local`). */
@@ -33,15 +32,7 @@ export class MdnsAnnouncer {
 
   private constructor(private readonly opts: MdnsAnnouncerOptions) {
     const { logger } = opts;
-    // multicast-dns options, which bonjour passes through but types as a ServiceConfig.
-    const mdnsOptions: Record<string, unknown> = {};
-    if (opts.interface) mdnsOptions.interface = opts.interface;
-    if (opts.bind) mdnsOptions.bind = opts.bind;
-    this.bonjour = new Bonjour(mdnsOptions as Partial<ServiceConfig>, (err: Error) => logger.warn(`mDNS: ${err.message}`));
-    // bonjour leaves multicast-dns's socket errors unhandled, which would crash the worker.
-    const mdns = (this.bonjour as unknown as { server: { mdns: EventEmitter } }).server.mdns;
-    mdns.on('error', (err: Error) => logger.warn(`mDNS socket: ${err.message}`));
-    mdns.on('warning', (err: Error) => logger.debug(`mDNS socket: ${err.message}`));
+    this.bonjour = createBonjour(opts, logger);
 
     const host = (hostname().split('.')[0] || 'harombe') + '.local';
     this.service = this.bonjour.publish({

@@ -1,12 +1,11 @@
-import type { EventEmitter } from 'node:events';
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { Bonjour } from 'bonjour-service';
-import type { Browser, Service, ServiceConfig } from 'bonjour-service';
+import type { Bonjour, Browser, Service } from 'bonjour-service';
 import { Emitter } from '../util/emitter';
 import type { Disposable } from '../util/emitter';
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
+import { createBonjour } from './createBonjour';
 import type { DiscoveredNode } from './nodeRegistry';
 
 /**
@@ -51,15 +50,7 @@ export class MdnsBrowser implements Disposable {
 
   constructor(opts: MdnsBrowserOptions = {}) {
     const logger = opts.logger ?? silentLogger;
-    const mdnsOptions: Record<string, unknown> = {};
-    if (opts.interface) mdnsOptions.interface = opts.interface;
-    if (opts.bind) mdnsOptions.bind = opts.bind;
-    // bonjour passes these to multicast-dns but types them as a ServiceConfig.
-    this.bonjour = new Bonjour(mdnsOptions as Partial<ServiceConfig>, (err: Error) => logger.warn(`mDNS: ${err.message}`));
-    // bonjour leaves multicast-dns's socket errors unhandled, which would crash the host process.
-    const mdns = (this.bonjour as unknown as { server: { mdns: EventEmitter } }).server.mdns;
-    mdns.on('error', (err: Error) => logger.warn(`mDNS socket: ${err.message}`));
-    mdns.on('warning', (err: Error) => logger.debug(`mDNS socket: ${err.message}`));
+    this.bonjour = createBonjour(opts, logger);
 
     const { type, protocol } = parseServiceType(opts.service ?? '_harombe._tcp.local');
     this.browser = this.bonjour.find({ type, protocol });
