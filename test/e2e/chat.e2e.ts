@@ -7,7 +7,7 @@ import { startCodeServer } from '../vscode/codeServer';
 import { harness } from '../vscode/harness';
 import { prepareRun } from '../vscode/prepareRun';
 import { openWorkbench } from '../vscode/workbench';
-import { openWorkbenchSession } from './workbenchSession';
+import { openWorkbenchSession, screenshotIfFailed } from './workbenchSession';
 import type { WorkbenchSession } from './workbenchSession';
 
 // Model output is hostile: the fake answers with markup that would run script if it reached the DOM unsanitized.
@@ -41,10 +41,7 @@ describe('chat: the Harombe view in the workbench', () => {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || !session) return;
-    const screenshot = path.join(session.run.runDir, `failed-${this.currentTest.title.replace(/\W+/g, '-')}.png`);
-    await session.page.screenshot({ path: screenshot }).catch(() => undefined);
-    console.log(`    screenshot of the failure: ${screenshot}`);
+    await screenshotIfFailed(this.currentTest, session);
   });
 
   after(async () => {

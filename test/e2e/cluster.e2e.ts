@@ -7,7 +7,7 @@ import { startFakeCluster, type FakeCluster } from '../fakes/fakeCluster';
 import type { FakeMessage } from '../fakes/fakeReply';
 import { harness } from '../vscode/harness';
 import { runFromCommandPalette } from './commandPalette';
-import { openWorkbenchSession, type WorkbenchSession } from './workbenchSession';
+import { openWorkbenchSession, type WorkbenchSession, screenshotIfFailed } from './workbenchSession';
 
 const refactored = 'export function clamp(value: number, min: number, max: number): number {\n  if (min > max) throw new RangeError(`min ${min} > max ${max}`);\n  return value < min ? min : value > max ? max : value;\n}';
 
@@ -50,10 +50,7 @@ describe('cluster UI in the workbench: status bar, nodes tree, Test Cluster, ref
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || !session) return;
-    const file = path.join(session.run.runDir, `failed-${this.currentTest.title.replace(/\W+/g, '-')}.png`);
-    await session.page.screenshot({ path: file }).catch(() => undefined);
-    console.log(`    screenshot of the failure: ${file}`);
+    await screenshotIfFailed(this.currentTest, session);
   });
 
   after(async () => {

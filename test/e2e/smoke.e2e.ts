@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { harness } from '../vscode/harness';
 import { runFromCommandPalette } from './commandPalette';
-import { openWorkbenchSession } from './workbenchSession';
+import { openWorkbenchSession, screenshotIfFailed } from './workbenchSession';
 import type { WorkbenchSession } from './workbenchSession';
 
 describe('smoke: Harombe in the workbench', () => {
@@ -16,10 +16,7 @@ describe('smoke: Harombe in the workbench', () => {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state !== 'failed' || !session) return;
-    const screenshot = path.join(session.run.runDir, `failed-${this.currentTest.title.replace(/\W+/g, '-')}.png`);
-    await session.page.screenshot({ path: screenshot }).catch(() => undefined);
-    console.log(`    screenshot of the failure: ${screenshot}`);
+    await screenshotIfFailed(this.currentTest, session);
   });
 
   after(async () => {

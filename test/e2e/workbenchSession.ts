@@ -42,3 +42,11 @@ export async function openWorkbenchSession(): Promise<WorkbenchSession> {
     throw error;
   }
 }
+
+/** For `afterEach`: when the test failed, saves a screenshot of the workbench into the run folder. */
+export async function screenshotIfFailed(test: Mocha.Test | undefined, session: WorkbenchSession | undefined): Promise<void> {
+  if (test?.state !== 'failed' || !session) return;
+  const file = path.join(session.run.runDir, `failed-${test.title.replace(/\W+/g, '-')}.png`);
+  await session.page.screenshot({ path: file }).catch(() => undefined);
+  console.log(`    screenshot of the failure: ${file}`);
+}
