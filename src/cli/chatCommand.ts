@@ -127,6 +127,7 @@ function renderEvent(event: ChatEvent, writer: AnswerWriter): boolean {
       );
       return false;
     case 'delta':
+    case 'wire':
       writer.write(event.text);
       return false;
     case 'tool_calls':

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { intents } from '../core/routing/classification';
 import { classify } from '../core/routing/classifier';
 

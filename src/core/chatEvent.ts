@@ -5,7 +5,7 @@ import type { Tier } from './routing/classification';
  * What `Coordinator.chat()` streams. The CLI's `--json` prints these objects one per line, the chat
  * webview renders them, the gateway maps them to Ollama/OpenAI wire formats.
  */
-export type ChatEvent = RouteEvent | DeltaEvent | ToolCallsEvent | FallbackEvent | DoneEvent | ErrorEvent;
+export type ChatEvent = RouteEvent | DeltaEvent | ToolCallsEvent | WireEvent | FallbackEvent | DoneEvent | ErrorEvent;
 
 export interface RouteEvent {
   type: 'route';
@@ -32,6 +32,17 @@ export interface ToolCallsEvent {
   calls: ToolCall[];
 }
 
+/**
+ * Only for a request with `wire` (the gateway), from a node that speaks the client's API: whole
+ * records as the node sent them, to forward as they are, and the text and tool calls they carry.
+ */
+export interface WireEvent {
+  type: 'wire';
+  bytes: Buffer;
+  text: string;
+  calls?: ToolCall[];
+}
+
 export interface FallbackEvent {
   type: 'fallback';
   from: string;
@@ -52,6 +63,8 @@ export interface DoneEvent {
   /** Milliseconds from the request to the first token, and to the end, on the node that answered. */
   timing: { ttftMs: number; totalMs: number; fallbacks: number };
   tokens: { prompt?: number; completion?: number; perSecond?: number };
+  /** After `wire` events: the node's closing record(s) as it sent them. */
+  wire?: Buffer;
 }
 
 export interface ErrorEvent {

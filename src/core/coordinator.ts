@@ -3,7 +3,8 @@ import type { HarombeConfig } from './config/schema';
 import type { Conversation } from './conversation';
 import { createInferenceClient } from './inference/createInferenceClient';
 import { NodeError } from './inference/nodeError';
-import type { ChatChunk, ChatMessage, ToolDefinition } from './inference/types';
+import { OllamaWireClient } from './inference/ollamaWireClient';
+import type { ChatChunk, ChatMessage, InferenceClient, ToolDefinition, WireRequest } from './inference/types';
 import { ClusterMetrics, type MetricsState } from './metrics/clusterMetrics';
 import { ClusterDiscovery } from './nodes/clusterDiscovery';
 import { HealthProber } from './nodes/healthProber';
@@ -48,6 +49,11 @@ export interface CompleteRequest {
    * node is asked for it by this name; failover stays among those nodes.
    */
   model?: string;
+  /**
+   * The gateway's client request, relayed as it came to nodes that speak the client's API (the
+   * answer then arrives as `wire` events); other nodes get `messages`, as without it.
+   */
+  wire?: WireRequest;
   signal?: AbortSignal;
 }
 
@@ -226,15 +232,25 @@ export class Coordinator implements Disposable {
     };
 
     let fallbacks = 0;
+    // Once part of an answer has been shown, the caller splices the next node's answer onto it,
+    // which needs text, not another node's records.
+    let shownPartial = false;
     for (;;) {
       const node = candidate.node;
       tried.add(node.name);
       const attemptStart = this.clock.now();
       let firstTokenAt: number | undefined;
       let streamed = false;
+      const wire = !shownPartial && request.wire?.protocol === this.registry.protocol(node.name) ? request.wire : undefined;
       try {
-        for await (const chunk of this.runOnNode(candidate, request)) {
-          if (chunk.type === 'delta') {
+        for await (const chunk of this.runOnNode(candidate, request, wire)) {
+          if (chunk.type === 'wire') {
+            if (chunk.text.length > 0 || chunk.calls) {
+              firstTokenAt ??= this.clock.now();
+              streamed = true;
+            }
+            yield chunk;
+          } else if (chunk.type === 'delta') {
             if (chunk.text.length === 0) continue;
             firstTokenAt ??= this.clock.now();
             streamed = true;
@@ -267,6 +283,7 @@ export class Coordinator implements Disposable {
                 completion: chunk.completionTokens,
                 perSecond: chunk.completionTokens ? (chunk.completionTokens * 1000) / genMs : undefined,
               },
+              ...(chunk.wire && { wire: chunk.wire }),
             };
             return;
           }
@@ -292,6 +309,7 @@ export class Coordinator implements Disposable {
           return;
         }
         fallbacks++;
+        shownPartial ||= streamed;
         this.metrics.recordFallback();
         yield { type: 'fallback', from: node.name, to: next.node.name, tier: next.tier, reason, discardPartial: streamed };
         candidate = next;
@@ -300,7 +318,7 @@ export class Coordinator implements Disposable {
   }
 
   /** Streams one attempt on one node, through its breaker, counting it as in flight. */
-  private async *runOnNode(candidate: Candidate, request: CompleteRequest): AsyncGenerator<ChatChunk> {
+  private async *runOnNode(candidate: Candidate, request: CompleteRequest, wire: WireRequest | undefined): AsyncGenerator<ChatChunk> {
     const name = candidate.node.name;
     const controller = new AbortController();
     const onAbort = () => controller.abort();
@@ -308,17 +326,27 @@ export class Coordinator implements Disposable {
     this.inFlight.add(controller);
     const release = this.registry.acquire(name);
     const queue = new AsyncQueue<ChatChunk>();
-    const client = createInferenceClient(this.registry.protocol(name), this.registry.endpoint(name), this.registry.dispatcher(name));
+    const endpoint = this.registry.endpoint(name);
+    const dispatcher = this.registry.dispatcher(name);
+    const client: InferenceClient = wire ? new OllamaWireClient(endpoint, dispatcher) : createInferenceClient(this.registry.protocol(name), endpoint, dispatcher);
     const run = this.registry.breaker(name).execute(async (breakerSignal) => {
-      const signal = AbortSignal.any([controller.signal, breakerSignal]);
-      for await (const chunk of client.chat({
-        model: request.model ?? candidate.node.model,
-        messages: request.messages,
-        tools: request.tools,
-        temperature: request.temperature ?? this.config.model.temperature,
-        signal,
-      })) {
-        queue.push(chunk);
+      // The breaker's signal only fires when the breaker itself gives up; linking it by hand
+      // spares an AbortSignal.any (and its registry of weak refs) per request.
+      const onBreakerAbort = () => controller.abort(breakerSignal.reason);
+      breakerSignal.addEventListener('abort', onBreakerAbort, { once: true });
+      try {
+        for await (const chunk of client.chat({
+          model: request.model ?? candidate.node.model,
+          messages: request.messages,
+          tools: request.tools,
+          temperature: request.temperature ?? this.config.model.temperature,
+          signal: controller.signal,
+          wire,
+        })) {
+          queue.push(chunk);
+        }
+      } finally {
+        breakerSignal.removeEventListener('abort', onBreakerAbort);
       }
     });
     run.then(

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * `POST /api/complete` as Harombe's Python release (0.3.1) speaks it: its coordinator's

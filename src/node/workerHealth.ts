@@ -1,4 +1,3 @@
-import * as si from 'systeminformation';
 import type { NodeHardware } from '../core/nodes/nodeInfo';
 import type { Logger } from '../core/util/logger';
 
@@ -187,6 +186,8 @@ function hasModel(models: string[], model: string): boolean {
 }
 
 async function detectHardware(): Promise<NodeHardware> {
+  // Loaded on first use: it is the largest module in the CLI, and only `harombe start` needs it.
+  const si = await import('systeminformation');
   const [cpu, mem, graphics] = await Promise.all([si.cpu(), si.mem(), si.graphics().catch(() => undefined)]);
   const hw: NodeHardware = {
     cpu: [cpu.manufacturer, cpu.brand].filter(Boolean).join(' ') || undefined,

@@ -2,7 +2,8 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
-import { Pool } from 'undici';
+import type { Pool as UndiciPool } from 'undici';
+import { Pool } from '../core/inference/undiciCore';
 import type { NodeHardware } from '../core/nodes/nodeInfo';
 import type { Logger } from '../core/util/logger';
 import { handleComplete } from './completeRoute';
@@ -46,7 +47,7 @@ const MAX_JSON_BODY = 32 * 1024 * 1024;
 export class WorkerServer {
   readonly health: WorkerHealth;
   private readonly auth: BearerAuth;
-  private readonly pool: Pool;
+  private readonly pool: UndiciPool;
   private readonly basePath: string;
   private inFlightCount = 0;
   private readonly drained = new Set<() => void>();

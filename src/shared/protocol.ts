@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Every message between the chat webview and the extension host, both ways. The host parses what

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HarombeConfig } from '../config/schema';
 import type { AgentTool } from './agentTool';
 import type { Approver } from './approver';

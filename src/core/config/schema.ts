@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The one source of truth for `harombe.yaml`. It accepts Harombe's own format (the cluster guide's

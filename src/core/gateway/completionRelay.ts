@@ -15,7 +15,8 @@ export interface RelayOptions {
  * Runs one completion on the coordinator and writes it to `res` in the encoder's wire format.
  * Streamed: the status and the X-Harombe-* headers go out with the first record, as Ollama does,
  * so a failover before the first token is already reflected in them; every record is written as
- * it arrives (no per-chunk logging, backpressure honoured). Whole: one JSON body at the end.
+ * it arrives (no per-chunk logging, backpressure honoured); records a node sent in the client's own
+ * format (`wire` events) are forwarded byte for byte. Whole: one JSON body at the end.
  * A client that disconnects cancels the request on the node.
  */
 export async function relayCompletion(coordinator: Coordinator, res: ServerResponse, opts: RelayOptions): Promise<void> {
@@ -38,13 +39,14 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
     if (!res.headersSent) res.writeHead(200, { ...harombeHeaders(), 'Content-Type': encoder.streamContentType, 'Cache-Control': 'no-cache' });
   };
   // Records parsed from one read of the node's socket arrive in one run of microtasks; corking
-  // until the next tick sends them in one syscall instead of one per token, without delaying any.
+  // until the next tick sends them (and the closing record, when it came in the same read) in one
+  // syscall instead of one per token, without delaying any. Wire records are written as they came.
   let corked = false;
   const uncork = () => {
     corked = false;
     res.uncork();
   };
-  const write = async (chunk: string): Promise<void> => {
+  const write = async (chunk: string | Buffer): Promise<void> => {
     ensureHeaders();
     if (!corked) {
       corked = true;
@@ -87,6 +89,20 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
           if (r.kind === 'emit') await write(encoder.delta(r.text));
           break;
         }
+        case 'wire': {
+          // The coordinator relays records only while nothing is being spliced, so the splicer
+          // can only take them as they are; anything else would be a mixed answer.
+          if (e.calls) calledTools = true;
+          if (!splicer) {
+            text += e.text;
+            if (e.calls) calls = [...(calls ?? []), ...e.calls];
+            break;
+          }
+          if (e.text.length > 0 && splicer.text(e.text).kind !== 'emit') return diverged();
+          if (e.calls && splicer.toolCalls(e.calls).kind !== 'emit') return diverged();
+          await write(e.bytes);
+          break;
+        }
         case 'tool_calls': {
           calledTools = true;
           if (!splicer) {
@@ -107,7 +123,7 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
           }
           if (!splicer.complete()) return diverged();
           ensureHeaders();
-          res.end(encoder.done(e, calledTools));
+          res.end(e.wire ?? encoder.done(e, calledTools));
           return;
         case 'error':
           if (e.code === 'cancelled') return;

@@ -21,7 +21,7 @@ export const ollamaRoutes = {
     await relayCompletion(ctx.coordinator, res, {
       stream: body.stream !== false,
       encoder: new OllamaEncoder('chat', model),
-      request: { messages, tools: parseTools(body.tools), temperature: temperatureOf(body), ...routing },
+      request: { messages, tools: parseTools(body.tools), temperature: temperatureOf(body), ...routing, wire: { protocol: 'ollama', path: '/api/chat', body } },
     });
   },
 
@@ -37,7 +37,7 @@ export const ollamaRoutes = {
     await relayCompletion(ctx.coordinator, res, {
       stream: body.stream !== false,
       encoder: new OllamaEncoder('generate', model),
-      request: { messages, temperature: temperatureOf(body), ...routing },
+      request: { messages, temperature: temperatureOf(body), ...routing, wire: { protocol: 'ollama', path: '/api/generate', body } },
     });
   },
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import { DEFAULT_MAX_LINE_BYTES } from './lineStream';
+import { DEFAULT_MAX_LINE_BYTES } from './lineFramer';
 import { NodeError } from './nodeError';
 import { nodeRequest } from './nodeRequest';
 import type { ChatChunk, ChatMessage, ChatRequest, Endpoint, InferenceClient, ToolCall } from './types';

@@ -1,4 +1,5 @@
-import { Agent } from 'undici';
+import type { Agent as UndiciAgent } from 'undici';
+import { Agent } from './undiciCore';
 import type { Endpoint } from './types';
 
 export interface NodeDispatcherOptions {
@@ -13,7 +14,7 @@ export interface NodeDispatcherOptions {
  * connect and stall timeouts themselves; the Agent's connect timeout is set too so that a socket
  * opened for a request that has already given up does not linger for undici's default 10 s.
  */
-export function createNodeDispatcher(endpoint: Pick<Endpoint, 'connectTimeoutMs'>, opts: NodeDispatcherOptions = {}): Agent {
+export function createNodeDispatcher(endpoint: Pick<Endpoint, 'connectTimeoutMs'>, opts: NodeDispatcherOptions = {}): UndiciAgent {
   return new Agent({
     connect: { timeout: endpoint.connectTimeoutMs },
     connections: opts.connections ?? null,

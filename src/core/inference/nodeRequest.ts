@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { NodeError } from './nodeError';
+import { splitBaseUrl } from './splitBaseUrl';
 import type { Endpoint } from './types';
 
 export interface NodeRequestOptions {
@@ -25,11 +25,19 @@ export interface NodeResponse {
   readAll(limit: number): Promise<Buffer>;
   /** Tears the request down if it is still running (a no-op once the body ended). Idempotent. */
   close(): void;
+  /**
+   * The caller has the whole answer and stops reading: the rest of the body (normally nothing but
+   * the end of the chunked encoding) is read and dropped in the background, bounded in bytes and
+   * by the stall timeout, so the connection goes back to the pool instead of being torn down.
+   */
+  finish(): void;
 }
 
 /** How much of an error answer is read to find its message: enough for any JSON error, bounded for HTML pages. */
 const ERROR_BODY_LIMIT = 4096;
 const ERROR_TEXT_CHARS = 200;
+/** What `finish()` reads past the end of an answer before it gives up on the connection. */
+const DRAIN_LIMIT_BYTES = 64 * 1024;
 
 /**
  * Sends one request to a node through its shared keep-alive `dispatcher` and classifies every way
@@ -99,8 +107,10 @@ export async function nodeRequest(dispatcher: Dispatcher, endpoint: Endpoint, op
 
   let res: Dispatcher.ResponseData;
   try {
-    const pending = request(`${endpoint.baseUrl.replace(/\/+$/, '')}${opts.path}`, {
-      dispatcher: dispatcher.compose(watchExchange(watch)),
+    const target = splitBaseUrl(endpoint.baseUrl);
+    const pending = dispatcher.compose(watchExchange(watch)).request({
+      origin: target.origin,
+      path: target.pathPrefix + opts.path,
       method: opts.method ?? (payload ? 'POST' : 'GET'),
       headers,
       body: payload && (bufferBody(payload) as unknown as Uint8Array),
@@ -129,17 +139,29 @@ export async function nodeRequest(dispatcher: Dispatcher, endpoint: Endpoint, op
 
   const responseBody = res.body;
   let done = false;
+  let keepConnection = false;
   const close = () => {
     release();
-    if (!done) {
-      done = true;
-      if (!responseBody.destroyed) responseBody.destroy();
+    if (done) return;
+    done = true;
+    if (responseBody.destroyed) return;
+    if (!keepConnection) {
+      // undici reports the teardown as an error event, which nobody is listening for any more.
+      responseBody.on('error', ignore);
+      responseBody.destroy();
+      return;
     }
+    const bound = setTimeout(() => responseBody.destroy(), endpoint.stallTimeoutMs).unref();
+    responseBody.dump({ limit: DRAIN_LIMIT_BYTES }).then(
+      () => clearTimeout(bound),
+      () => clearTimeout(bound),
+    );
   };
 
   async function* chunks(): AsyncGenerator<Buffer> {
     try {
-      for await (const chunk of responseBody) yield chunk as Buffer;
+      // Leaving the loop early must not destroy the body: `finish()` may want it drained instead.
+      for await (const chunk of responseBody.iterator({ destroyOnReturn: false })) yield chunk as Buffer;
       done = true;
     } catch (err) {
       throw fail(err, 'body');
@@ -163,10 +185,17 @@ export async function nodeRequest(dispatcher: Dispatcher, endpoint: Endpoint, op
       return Buffer.concat(parts, size);
     },
     close,
+    finish() {
+      keepConnection = true;
+      close();
+    },
   };
 }
 
 type Phase = 'connect' | 'body';
+
+const ignore = () => undefined;
+
 
 // undici writes an async iterable chunk by chunk (its typings lag its runtime here); one chunk
 // keeps the request in one write, and `content-length` keeps it out of chunked encoding.

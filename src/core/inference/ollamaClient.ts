@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import { DEFAULT_MAX_LINE_BYTES, lineStream } from './lineStream';
+import { DEFAULT_MAX_LINE_BYTES } from './lineFramer';
+import { lineStream } from './lineStream';
 import { NodeError } from './nodeError';
 import { nodeRequest } from './nodeRequest';
-import type { ChatChunk, ChatMessage, ChatRequest, Endpoint, InferenceClient, ToolCall, ToolDefinition } from './types';
+import { finalChunk, fromOllamaToolCall, parseRecord } from './ollamaRecord';
+import type { ChatChunk, ChatMessage, ChatRequest, Endpoint, InferenceClient, ToolDefinition } from './types';
 
 /** Ollama's native chat: `POST /api/chat`, answered as NDJSON records until one says `done: true`. */
 export class OllamaClient implements InferenceClient {
@@ -76,16 +77,6 @@ interface OllamaTool {
   function: { name: string; description: string; parameters: Record<string, unknown> };
 }
 
-interface OllamaRecord {
-  message?: { content?: unknown; tool_calls?: unknown };
-  done?: unknown;
-  done_reason?: unknown;
-  prompt_eval_count?: unknown;
-  eval_count?: unknown;
-  eval_duration?: unknown;
-  error?: unknown;
-}
-
 function toOllamaMessages(messages: ChatMessage[]): OllamaMessage[] {
   // Ollama names the tool a result belongs to; ours may only carry the call id, so look the name up.
   const toolNames = new Map<string, string>();
@@ -110,50 +101,3 @@ function toOllamaTool(tool: ToolDefinition): OllamaTool {
   return { type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } };
 }
 
-function parseRecord(line: string): OllamaRecord {
-  let record: unknown;
-  try {
-    record = JSON.parse(line);
-  } catch (err) {
-    throw new NodeError('protocol', `the node sent a line that is not JSON: ${JSON.stringify(line.slice(0, 80))}`, { cause: err });
-  }
-  if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-    throw new NodeError('protocol', `the node sent a line that is not a JSON object: ${JSON.stringify(line.slice(0, 80))}`);
-  }
-  return record as OllamaRecord;
-}
-
-function fromOllamaToolCall(raw: unknown): ToolCall {
-  const call = raw as { id?: unknown; function?: { name?: unknown; arguments?: unknown } };
-  const fn = call?.function;
-  if (typeof fn?.name !== 'string') throw new NodeError('protocol', 'the node sent a tool call without a function name');
-  let args = fn.arguments ?? {};
-  // Some Ollama-compatible servers send the arguments as a JSON string, as OpenAI does.
-  if (typeof args === 'string') {
-    try {
-      args = args.trim() === '' ? {} : JSON.parse(args);
-    } catch (err) {
-      throw new NodeError('protocol', `the arguments of tool call ${fn.name} are not JSON`, { cause: err });
-    }
-  }
-  if (typeof args !== 'object' || args === null || Array.isArray(args)) {
-    throw new NodeError('protocol', `the arguments of tool call ${fn.name} are not an object`);
-  }
-  // Recent Ollama versions number their calls; older ones do not, and results must refer back somehow.
-  const id = typeof call.id === 'string' && call.id.length > 0 ? call.id : `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
-  return { id, name: fn.name, arguments: args as Record<string, unknown> };
-}
-
-function finalChunk(record: OllamaRecord): ChatChunk {
-  return {
-    type: 'done',
-    doneReason: typeof record.done_reason === 'string' && record.done_reason ? record.done_reason : 'stop',
-    promptTokens: numberOrUndefined(record.prompt_eval_count),
-    completionTokens: numberOrUndefined(record.eval_count),
-    evalMs: typeof record.eval_duration === 'number' ? record.eval_duration / 1e6 : undefined,
-  };
-}
-
-function numberOrUndefined(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import { DEFAULT_MAX_LINE_BYTES, lineStream } from './lineStream';
+import { DEFAULT_MAX_LINE_BYTES } from './lineFramer';
+import { lineStream } from './lineStream';
 import { NodeError } from './nodeError';
 import { nodeRequest } from './nodeRequest';
 import { sseStream } from './sseStream';

@@ -34,11 +34,26 @@ export interface ChatRequest {
   temperature?: number;
   /** Aborting cancels the request on the node (the HTTP request is torn down). */
   signal?: AbortSignal;
+  /** Relay this client request instead of building one from `messages` (wire clients only). */
+  wire?: WireRequest;
+}
+
+/**
+ * A gateway client's own request, for a node that speaks the client's API: its body goes to the
+ * node as it came (every option the client set, only `model` and `stream` replaced) and the
+ * node's records come back as bytes (`wire` chunks) to be forwarded without re-encoding.
+ */
+export interface WireRequest {
+  protocol: 'ollama' | 'openai';
+  /** `/api/chat`, `/api/generate` or `/v1/chat/completions`. */
+  path: string;
+  body: Readonly<Record<string, unknown>>;
 }
 
 export type ChatChunk =
   | { type: 'delta'; text: string }
   | { type: 'tool_calls'; calls: ToolCall[] }
+  | WireChunk
   | {
       type: 'done';
       /** `stop`, `length`, `tool_calls` … as the node reported it. */
@@ -47,7 +62,19 @@ export type ChatChunk =
       completionTokens?: number;
       /** Generation time the node reported (Ollama's eval_duration), for tokens/s. */
       evalMs?: number;
+      /** For a `WireRequest`: the node's closing record(s), as it sent them. */
+      wire?: Buffer;
     };
+
+/** Whole records of a `WireRequest`'s answer as the node sent them, and what they say. */
+export interface WireChunk {
+  type: 'wire';
+  bytes: Buffer;
+  /** The answer text these records carry (possibly empty). */
+  text: string;
+  /** Tool calls completed in these records. */
+  calls?: ToolCall[];
+}
 
 /** The wire protocol a node's chat runs over; picks the client in `createInferenceClient`. */
 export type InferenceProtocol = 'ollama' | 'openai' | 'complete';

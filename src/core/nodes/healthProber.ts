@@ -1,4 +1,5 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { splitBaseUrl } from '../inference/splitBaseUrl';
 import type { NodeKind } from '../config/schema';
 import { systemClock, type Clock } from '../util/clock';
 import type { Disposable } from '../util/emitter';
@@ -330,9 +331,11 @@ interface JsonResponse {
 
 async function getJson(target: Target, path: string): Promise<JsonResponse> {
   const start = performance.now();
-  const res = await request(`${target.baseUrl}${path}`, {
+  const url = splitBaseUrl(target.baseUrl);
+  const res = await target.dispatcher.request({
+    origin: url.origin,
+    path: url.pathPrefix + path,
     method: 'GET',
-    dispatcher: target.dispatcher,
     signal: target.signal,
     headers: { accept: 'application/json', ...(target.token && { authorization: `Bearer ${target.token}` }) },
   });

@@ -55,6 +55,39 @@ describe('gateway: Ollama API with the official ollama client', function () {
     assert.equal((sent[0]?.body as { model: string }).model, 'qwen2.5:14b');
   });
 
+  it("passes the client's own options to an Ollama node (format, options, keep_alive), only the model replaced", async () => {
+    const res = await ollama.chat({
+      model: 'harombe:tier1',
+      messages: [{ role: 'user', content: 'as json' }],
+      format: 'json',
+      keep_alive: '10m',
+      options: { num_ctx: 16384, temperature: 0.3, seed: 7 },
+      stream: true,
+    });
+    for await (const _ of res) {
+      // drain
+    }
+    const sent = h.cluster.node('workstation').requests.filter((r) => r.path === '/api/chat');
+    assert.equal(sent.length, 1);
+    assert.deepEqual(sent[0]?.body, {
+      model: 'qwen2.5:14b',
+      messages: [{ role: 'user', content: 'as json' }],
+      format: 'json',
+      keep_alive: '10m',
+      options: { num_ctx: 16384, temperature: 0.3, seed: 7 },
+      stream: true,
+    });
+  });
+
+  it("streams the node's own records byte for byte (no re-encoding on the hot path)", async () => {
+    const body = { model: 'harombe:tier0', messages: [{ role: 'user', content: 'stream it' }], stream: true };
+    const viaGateway = await (await fetch(`${h.url}/api/chat`, { method: 'POST', body: JSON.stringify(body) })).text();
+    const direct = await (await fetch(`${h.cluster.node('laptop').url}/api/chat`, { method: 'POST', body: JSON.stringify({ ...body, model: 'qwen2.5:3b' }) })).text();
+    const untimed = (s: string) => s.replace(/"created_at":"[^"]+"/g, '"created_at":"T"').replace(/"(total|load|prompt_eval|eval)_duration":\d+/g, '"$1_duration":0');
+    assert.equal(untimed(viaGateway), untimed(direct));
+    assert.ok(viaGateway.split('\n').length > 5);
+  });
+
   it('lets the classifier route `harombe` and `harombe:auto`', async () => {
     for (const model of ['harombe', 'harombe:auto']) {
       const res = await ollama.chat({ model, messages: [{ role: 'user', content: 'hello' }], stream: false });

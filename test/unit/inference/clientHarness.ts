@@ -16,11 +16,13 @@ export interface Collected {
   toolCalls: ToolCall[];
   done: Extract<ChatChunk, { type: 'done' }> | undefined;
   chunks: ChatChunk[];
+  /** The bytes of `wire` chunks, in order. */
+  wire: Buffer[];
 }
 
 /** Runs a chat stream to its end. */
 export async function collect(stream: AsyncIterable<ChatChunk>): Promise<Collected> {
-  const out: Collected = { text: '', deltas: [], toolCalls: [], done: undefined, chunks: [] };
+  const out: Collected = { text: '', deltas: [], toolCalls: [], done: undefined, chunks: [], wire: [] };
   for await (const chunk of stream) {
     out.chunks.push(chunk);
     assert.equal(out.done, undefined, 'nothing may follow the done chunk');
@@ -29,6 +31,11 @@ export async function collect(stream: AsyncIterable<ChatChunk>): Promise<Collect
       out.deltas.push(chunk.text);
     } else if (chunk.type === 'tool_calls') {
       out.toolCalls.push(...chunk.calls);
+    } else if (chunk.type === 'wire') {
+      out.text += chunk.text;
+      out.deltas.push(chunk.text);
+      out.toolCalls.push(...(chunk.calls ?? []));
+      out.wire.push(chunk.bytes);
     } else {
       out.done = chunk;
     }

@@ -1,0 +1,91 @@
+import type { Dispatcher } from 'undici';
+import { DEFAULT_MAX_LINE_BYTES, LineFramer } from './lineFramer';
+import { NodeError } from './nodeError';
+import { nodeRequest } from './nodeRequest';
+import { finalChunk, fromOllamaToolCall, parseRecord } from './ollamaRecord';
+import type { ChatChunk, ChatRequest, Endpoint, InferenceClient, ToolCall } from './types';
+
+/**
+ * Relays a gateway client's Ollama request (`/api/chat` or `/api/generate`) to an Ollama node:
+ * the client's body goes as it came, so options Harombe does not model (`format`, `options.num_ctx`,
+ * `keep_alive`, `think`…) reach the node; the answer comes back as the node's own bytes, one
+ * `wire` chunk per network read, cut at record boundaries so a failover never splits a record.
+ * Every record is still parsed: a malformed line, an in-band error or a missing final record is
+ * a `NodeError` before any of its bytes are handed on, exactly as with `OllamaClient`.
+ */
+export class OllamaWireClient implements InferenceClient {
+  constructor(
+    private readonly endpoint: Endpoint,
+    private readonly dispatcher: Dispatcher,
+  ) {}
+
+  async *chat(request: ChatRequest): AsyncGenerator<ChatChunk> {
+    const wire = request.wire;
+    if (wire?.protocol !== 'ollama') throw new Error('OllamaWireClient needs an Ollama wire request');
+    const res = await nodeRequest(this.dispatcher, this.endpoint, {
+      path: wire.path,
+      body: { ...wire.body, model: request.model, stream: true },
+      accept: 'application/x-ndjson',
+      signal: request.signal,
+    });
+    const framer = new LineFramer(this.endpoint.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+    let final: ChatChunk | undefined;
+    let finalBytes: Buffer | undefined;
+    let finalAt = -1;
+    let text = '';
+    let calls: ToolCall[] | undefined;
+    const visit = (buf: Buffer, start: number, end: number) => {
+      if (final || start === end) return;
+      const record = parseRecord(buf.toString('utf8', start, end));
+      if (typeof record.error === 'string') throw new NodeError('incomplete', `the node gave up mid-answer: ${record.error.slice(0, 200)}`);
+      const message = record.message;
+      const content = message ? message.content : record.response;
+      if (typeof content === 'string') text += content;
+      if (message && Array.isArray(message.tool_calls) && message.tool_calls.length > 0) {
+        (calls ??= []).push(...message.tool_calls.map(fromOllamaToolCall));
+      }
+      if (record.done === true) {
+        final = finalChunk(record);
+        finalAt = start;
+      }
+    };
+    const take = (region: Buffer): ChatChunk | undefined => {
+      if (final && !finalBytes) finalBytes = region.subarray(finalAt);
+      const records = finalBytes ? region.subarray(0, finalAt) : region;
+      if (records.length === 0) return undefined;
+      const chunk: ChatChunk = calls ? { type: 'wire', bytes: records, text, calls } : { type: 'wire', bytes: records, text };
+      text = '';
+      calls = undefined;
+      return chunk;
+    };
+    try {
+      for await (const chunk of res.chunks()) {
+        const region = framer.push(chunk, visit);
+        const records = region && take(region);
+        if (records) yield records;
+        if (final) {
+          // Hand the closing record on now, in the same tick as the records before it; the end
+          // of the body is read in the background so the connection goes back to the pool.
+          res.finish();
+          break;
+        }
+      }
+      const rest = framer.rest();
+      if (!final && rest !== undefined) {
+        // A server that does not end its last record with a newline; the client gets one anyway.
+        const region = Buffer.from(`${rest}\n`);
+        visit(region, 0, region.length - 1);
+        const records = take(region);
+        if (records) yield records;
+      }
+    } catch (err) {
+      // After the final record the answer is whole; a failure while draining only costs the connection.
+      if (!final || request.signal?.aborted) throw err;
+    } finally {
+      res.close();
+    }
+    if (!final) throw new NodeError('incomplete', 'the answer ended without its final record (done: true)');
+    if (final.type === 'done') final.wire = finalBytes;
+    yield final;
+  }
+}
