@@ -5,6 +5,7 @@ import { registerClusterCommands } from './clusterCommands';
 import { registerCodeActions } from './codeActions';
 import { registerChatIntegration } from './lm/registerChatIntegration';
 import { CoordinatorHost } from './coordinatorHost';
+import { GatewayHost } from './gatewayHost';
 import { MetricsDocumentProvider } from './metricsDocument';
 import { NodesTreeProvider } from './nodesTree';
 import { NodeTokens } from './nodeTokens';
@@ -19,6 +20,7 @@ export interface HarombeApi {
   /** activate()'s own duration, without loading the bundle. */
   activationMs: number;
   host: CoordinatorHost;
+  gateway: GatewayHost;
   statusBar: ClusterStatusBar;
   nodesTree: NodesTreeProvider;
   proposals: ProposedEdits;
@@ -37,13 +39,17 @@ export function activate(context: vscode.ExtensionContext): HarombeApi {
     context.subscriptions.push(vscode.commands.registerCommand('harombe.showLogs', () => log.show()));
     const tokens = new NodeTokens(context);
     const host = new CoordinatorHost(log, tokens);
-    const statusBar = new ClusterStatusBar(host);
+    const gateway = new GatewayHost(host.coordinator, log);
+    const statusBar = new ClusterStatusBar(host, gateway);
     const nodesTree = new NodesTreeProvider(host);
     const metrics = new MetricsDocumentProvider(host);
     const proposals = new ProposedEdits();
     const answers = new AnswerDocuments();
     context.subscriptions.push(
       tokens,
+      // Before the coordinator, so the gateway stops taking requests before its coordinator goes.
+      gateway,
+      vscode.commands.registerCommand('harombe.copyGatewayUrl', () => gateway.copyUrl()),
       host,
       statusBar,
       nodesTree,
@@ -60,7 +66,7 @@ export function activate(context: vscode.ExtensionContext): HarombeApi {
     const activationMs = performance.now() - started;
     const version = (context.extension.packageJSON as { version?: string }).version ?? 'unknown';
     log.info(`Harombe ${version} activated in ${activationMs.toFixed(1)} ms`);
-    return { activationMs, host, statusBar, nodesTree, proposals };
+    return { activationMs, host, gateway, statusBar, nodesTree, proposals };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log.error(`Cannot activate Harombe: ${message}`);

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { CoordinatorHost } from './coordinatorHost';
+import type { GatewayHost } from './gatewayHost';
 import { nodePresentation } from './nodePresentation';
 
 /**
@@ -10,10 +11,14 @@ export class ClusterStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('harombe.status', vscode.StatusBarAlignment.Left, 50);
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly host: CoordinatorHost) {
+  constructor(
+    private readonly host: CoordinatorHost,
+    private readonly gateway?: GatewayHost,
+  ) {
     this.item.name = 'Harombe Cluster';
     this.item.command = 'harombe.showClusterStatus';
     this.disposables.push(this.item, host.onDidChangeNodes(() => this.update()), host.onDidChangeTesting(() => this.update()));
+    if (gateway) this.disposables.push(gateway.onDidChange(() => this.update()));
     this.update();
     this.item.show();
   }
@@ -21,6 +26,11 @@ export class ClusterStatusBar implements vscode.Disposable {
   /** What the item shows now; tests read it since the status bar has no API to query. */
   get text(): string {
     return this.item.text;
+  }
+
+  /** The tooltip's markdown source. */
+  get tooltipMarkdown(): string {
+    return this.item.tooltip instanceof vscode.MarkdownString ? this.item.tooltip.value : String(this.item.tooltip ?? '');
   }
 
   get background(): string | undefined {
@@ -44,17 +54,30 @@ export class ClusterStatusBar implements vscode.Disposable {
 
   private tooltip(): vscode.MarkdownString {
     const md = new vscode.MarkdownString(undefined, true);
-    md.isTrusted = { enabledCommands: ['harombe.testCluster', 'harombe.nodes.focus', 'harombe.openConfig', 'harombe.showMetrics', 'harombe.addNode'] };
+    md.isTrusted = { enabledCommands: ['harombe.testCluster', 'harombe.nodes.focus', 'harombe.openConfig', 'harombe.showMetrics', 'harombe.addNode', 'harombe.copyGatewayUrl', 'harombe.showLogs'] };
     const nodes = this.host.coordinator.nodes();
     if (this.host.testing) md.appendMarkdown('$(loading~spin) Testing the cluster…\n\n');
     if (nodes.length === 0) {
       md.appendMarkdown('**Harombe**: no nodes configured.\n\n[Add Node](command:harombe.addNode) · [Open Config](command:harombe.openConfig)');
+      this.appendGateway(md);
       return md;
     }
     md.appendMarkdown('**Harombe cluster**\n\n');
     for (const n of [...nodes].sort((a, b) => a.tier - b.tier || a.name.localeCompare(b.name))) md.appendMarkdown(`${nodePresentation.line(n)}\n\n`);
     md.appendMarkdown('---\n\n[Test Cluster](command:harombe.testCluster) · [Show Nodes](command:harombe.nodes.focus) · [Metrics](command:harombe.showMetrics) · [Open Config](command:harombe.openConfig)');
+    this.appendGateway(md);
     return md;
+  }
+
+  /** One line about `harombe.gateway.enabled`, only when it is on. */
+  private appendGateway(md: vscode.MarkdownString): void {
+    const status = this.gateway?.status;
+    if (!status || status.state === 'off') return;
+    md.appendMarkdown('\n\n---\n\n');
+    if (status.state === 'running') md.appendMarkdown(`$(radio-tower) Gateway on \`${status.url ?? ''}\` · [Copy URL](command:harombe.copyGatewayUrl)`);
+    else if (status.state === 'starting') md.appendMarkdown(`$(loading~spin) Gateway starting on port ${status.port}…`);
+    else if (status.state === 'elsewhere') md.appendMarkdown(`$(radio-tower) Gateway: port ${status.port} is served by another Harombe gateway`);
+    else md.appendMarkdown(`$(warning) Gateway not running: ${status.reason ?? 'see the logs'} · [Show Logs](command:harombe.showLogs)`);
   }
 
   dispose(): void {

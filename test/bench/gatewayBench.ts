@@ -25,29 +25,32 @@ export interface GatewayBenchRow {
 }
 
 const root = resolve(__dirname, '../..');
-const TTFB_REQUESTS = 300;
-const LOAD_SECONDS = 2.5;
-const ms = (v: number) => `${v.toFixed(v < 10 ? 3 : 1)} ms`;
+export const TTFB_REQUESTS = 300;
+export const LOAD_SECONDS = 2.5;
+export const ms = (v: number) => `${v.toFixed(v < 10 ? 3 : 1)} ms`;
 
-interface Target {
+export interface Target {
   name: string;
   pool: Pool;
   model: string;
+  /** Default `/api/chat`; the same JSON body also fits `/v1/chat/completions` (peersBench). */
+  path?: string;
+  headers?: Record<string, string>;
 }
 
-interface Timed {
+export interface Timed {
   ttfbMs: number;
   totalMs: number;
   /** When each body chunk arrived, ms from the request. */
   arrivals: number[];
 }
 
-async function streamOnce(t: Target, keepArrivals = false): Promise<Timed> {
+export async function streamOnce(t: Target, keepArrivals = false): Promise<Timed> {
   const start = performance.now();
   const { statusCode, body } = await t.pool.request({
-    path: '/api/chat',
+    path: t.path ?? '/api/chat',
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...t.headers },
     body: JSON.stringify({ model: t.model, messages: [{ role: 'user', content: 'stream a short answer please' }], stream: true }),
   });
   let ttfbMs = -1;
@@ -61,14 +64,14 @@ async function streamOnce(t: Target, keepArrivals = false): Promise<Timed> {
   return { ttfbMs, totalMs: performance.now() - start, arrivals };
 }
 
-async function ttfb(t: Target): Promise<{ median: number; p95: number }> {
+export async function ttfb(t: Target): Promise<{ median: number; p95: number }> {
   for (let i = 0; i < 50; i++) await streamOnce(t);
   const samples: number[] = [];
   for (let i = 0; i < TTFB_REQUESTS; i++) samples.push((await streamOnce(t)).ttfbMs);
   return { median: percentile(samples, 0.5) ?? NaN, p95: percentile(samples, 0.95) ?? NaN };
 }
 
-async function load(t: Target, concurrency: number, seconds: number): Promise<{ rps: number; p99: number }> {
+export async function load(t: Target, concurrency: number, seconds: number): Promise<{ rps: number; p99: number }> {
   const until = performance.now() + seconds * 1000;
   const latencies: number[] = [];
   const worker = async () => {
@@ -153,7 +156,7 @@ async function layerOverhead(): Promise<{ bareUs: number; gatewayUs: number }> {
   }
 }
 
-function startChild(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+export function startChild(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolveReady, reject) => {
     let out = '';
@@ -168,7 +171,7 @@ function startChild(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Prom
   });
 }
 
-function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+export function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
