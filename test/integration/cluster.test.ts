@@ -6,6 +6,7 @@ import type { HarombeApi } from '../../src/vscode/extension';
 import type { NodesTreeElement } from '../../src/vscode/nodesTree';
 import type { NodeTestResult } from '../../src/core/coordinator';
 import { startFakeCluster, type FakeCluster } from '../fakes/fakeCluster';
+import { testTokens } from '../security/testTokens';
 import { testMetrics } from './testMetrics';
 import { until } from './until';
 
@@ -158,16 +159,16 @@ describe('cluster UI: tree, status bar, commands', function () {
   });
 
   it('Set Node Token sends the stored token as a bearer header, and never writes it to the YAML', async () => {
-    await vscode.commands.executeCommand('harombe.setNodeToken', 'laptop', 's3cret-token');
-    await until('the token to reach the node', () => api.host.config.cluster.nodes.find((n) => n.name === 'laptop')?.auth === 's3cret-token');
+    await vscode.commands.executeCommand('harombe.setNodeToken', 'laptop', testTokens.stored);
+    await until('the token to reach the node', () => api.host.config.cluster.nodes.find((n) => n.name === 'laptop')?.auth === testTokens.stored);
     const server = cluster.node('laptop');
     const before = server.requests.length;
     const [r] = await api.host.testNodes(['laptop']);
     assert.equal(r?.ok, true);
     const sent = server.requests.slice(before).filter((q) => q.method === 'POST');
     assert.ok(sent.length > 0);
-    assert.equal(sent[0]?.headers.authorization, 'Bearer s3cret-token');
-    assert.doesNotMatch(readFileSync(configFile, 'utf8'), /s3cret/);
+    assert.equal(sent[0]?.headers.authorization, `Bearer ${testTokens.stored}`);
+    assert.doesNotMatch(readFileSync(configFile, 'utf8'), new RegExp(testTokens.stored));
     await vscode.commands.executeCommand('harombe.setNodeToken', 'laptop', '');
     await until('the token to be gone', () => api.host.config.cluster.nodes.find((n) => n.name === 'laptop')?.auth === undefined);
   });

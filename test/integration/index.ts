@@ -32,7 +32,8 @@ export async function run(): Promise<void> {
     timeout: 20_000,
     ...(process.env.HAROMBE_TEST_GREP ? { grep: process.env.HAROMBE_TEST_GREP } : {}),
   });
-  for (const file of testFiles(__dirname)) mocha.addFile(file);
+  for (const file of testFiles(__dirname, process.env.HAROMBE_TEST_SUITE === 'restricted')) mocha.addFile(file);
+  await traceHarombeLog();
 
   const results: TestResult[] = [];
   const restoreConsole = markConsole();
@@ -72,6 +73,17 @@ export async function run(): Promise<void> {
   if (failures > 0) throw new Error(`${failures} integration test(s) failed`);
 }
 
+/**
+ * The "Harombe" output channel at trace level for the whole run, so that the secrets check
+ * (test/security) greps every line the extension can log, not only what the default level lets
+ * through. It is the Output view's own "Set Log Level" of its active channel: the global level
+ * (`_extensionTests.setLogLevel`) would also put code-server at trace, 150 MB of log per run.
+ */
+async function traceHarombeLog(): Promise<void> {
+  await vscode.commands.executeCommand('harombe.showLogs');
+  await vscode.commands.executeCommand('workbench.action.output.activeOutputLogLevel.1');
+}
+
 /** Marks what the tests and mocha's reporter print, until the returned function restores console. */
 function markConsole(): () => void {
   const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
@@ -98,9 +110,13 @@ function markConsole(): () => void {
   };
 }
 
-function testFiles(dir: string): string[] {
+/**
+ * The tests under restricted/ need a host whose workspace is not trusted, so the runner gives them
+ * a code-server of their own (HAROMBE_TEST_SUITE=restricted); every other host runs the rest.
+ */
+function testFiles(dir: string, restricted: boolean): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((name) => name.endsWith('.test.js'))
+    .filter((name) => name.endsWith('.test.js') && name.startsWith(`restricted${path.sep}`) === restricted)
     .sort()
     .map((name) => path.join(dir, name));
 }

@@ -21,6 +21,8 @@ export const harness = {
   runs: path.join(root, 'runs'),
   servers: path.join(root, 'servers'),
   screenshots: path.join(root, 'screenshots'),
+  /** Written by runIntegration.ts: the run folders of the last integration run, for test/security's check. */
+  lastIntegration: path.join(root, 'last-integration.json'),
   integrationTestsEntry: path.join(repoRoot, 'out', 'test', 'integration', 'index.js'),
   extensionBundle: path.join(repoRoot, 'dist', 'extension.js'),
 

@@ -13,7 +13,7 @@ export interface TestRun {
 const keepRuns = 5;
 
 /** A folder of its own for one run of the real-editor tests, under .vscode-test/runs. */
-export function prepareRun(kind: 'integration' | 'e2e'): TestRun {
+export function prepareRun(kind: 'integration' | 'restricted' | 'e2e'): TestRun {
   pruneOldRuns(kind);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const runDir = path.join(harness.runs, `${kind}-${stamp}-${process.pid}`);

@@ -9,8 +9,10 @@ import { join } from 'node:path';
  *   HAROMBE_TEST_VERBOSE=1   also print the workbench's console (always kept in workbench.log)
  * and, set by this runner for the extension host:
  *   HAROMBE_TEST_RESULTS     the JSON results file that test/integration/index.ts writes
+ *   HAROMBE_TEST_SUITE       integration (workspace trusted) or restricted (Restricted Mode)
+ * It writes .vscode-test/last-integration.json, naming the run folders, for the secrets check.
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { startCodeServer } from './codeServer';
 import type { CodeServer } from './codeServer';
@@ -31,14 +33,56 @@ interface Results {
 
 const timeoutMs = Number(process.env.HAROMBE_TEST_TIMEOUT_MS ?? 300_000);
 
+interface Phase {
+  kind: 'integration' | 'restricted';
+  /** false: the folder opens trusted (--disable-workspace-trust); true: VS Code decides, and a fresh profile opens it in Restricted Mode. */
+  workspaceTrust: boolean;
+}
+
+/**
+ * Two extension hosts, one after the other: the main one with the workspace trusted, and one whose
+ * workspace is not trusted (Restricted Mode) for the tests under test/integration/restricted/.
+ * Trust is fixed when the workbench opens, so one host cannot be both.
+ */
+const phases: Phase[] = [
+  { kind: 'integration', workspaceTrust: false },
+  { kind: 'restricted', workspaceTrust: true },
+];
+
 async function main(): Promise<number> {
   const started = performance.now();
   const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
   for (const built of [harness.extensionBundle, harness.integrationTestsEntry]) {
     if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run test:integration\`, which builds it`);
   }
-  const run = prepareRun('integration');
-  console.log(`[integration] run folder ${run.runDir}`);
+  const total = { passed: 0, failed: 0, pending: 0 };
+  const runDirs: string[] = [];
+  let code = 0;
+  for (const phase of phases) {
+    const outcome = await runPhase(phase, elapsed);
+    runDirs.push(outcome.runDir);
+    // Read by the secrets check (test/security), which greps these runs' logs for the test tokens.
+    writeFileSync(harness.lastIntegration, JSON.stringify({ finishedAt: new Date().toISOString(), runDirs }, null, 2));
+    if (outcome.results) {
+      total.passed += outcome.results.passed;
+      total.failed += outcome.results.failed;
+      total.pending += outcome.results.pending;
+    }
+    if (outcome.code !== 0) code = outcome.code;
+  }
+  // The closing line in the form CI's log reader counts.
+  console.log(`integration: ${total.passed} passed, ${total.failed} failed${total.pending ? `, ${total.pending} skipped` : ''}`);
+  if (total.passed + total.failed === 0) {
+    console.error('[integration] no test ran');
+    return 1;
+  }
+  return code;
+}
+
+async function runPhase(phase: Phase, elapsed: () => string): Promise<{ code: number; runDir: string; results?: Results }> {
+  const tag = `[${phase.kind}]`;
+  const run = prepareRun(phase.kind);
+  console.log(`${tag} run folder ${run.runDir}`);
   const workbenchLog = path.join(run.runDir, 'workbench.log');
   const verbose = process.env.HAROMBE_TEST_VERBOSE === '1';
   const onLog = (line: string) => {
@@ -52,10 +96,10 @@ async function main(): Promise<number> {
   const live: { server?: CodeServer; workbench?: Workbench } = {};
   const runTests = async (): Promise<number> => {
     // A private ~/.harombe, so a developer's own harombe.yaml or trusted nodes never leak into the tests.
-    const env: Record<string, string> = { HAROMBE_TEST_RESULTS: run.resultsFile, HAROMBE_HOME: join(run.runDir, 'harombe-home') };
+    const env: Record<string, string> = { HAROMBE_TEST_RESULTS: run.resultsFile, HAROMBE_HOME: join(run.runDir, 'harombe-home'), HAROMBE_TEST_SUITE: phase.kind };
     if (process.env.HAROMBE_TEST_GREP) env.HAROMBE_TEST_GREP = process.env.HAROMBE_TEST_GREP;
-    const server = (live.server = await startCodeServer({ runDir: run.runDir, env }));
-    console.log(`[integration] code-server ${server.url} ready after ${elapsed()}`);
+    const server = (live.server = await startCodeServer({ runDir: run.runDir, env, workspaceTrust: phase.workspaceTrust }));
+    console.log(`${tag} code-server ${server.url} ready after ${elapsed()}`);
     const workbench = (live.workbench = await openWorkbench(server, { folder: run.workspace, extensionTestsPath: harness.integrationTestsEntry, onLog }));
     return workbench.testsExited;
   };
@@ -66,24 +110,19 @@ async function main(): Promise<number> {
     if (outcome === 'timeout') {
       const screenshot = path.join(run.runDir, 'timeout.png');
       await live.workbench?.page.screenshot({ path: screenshot }).catch(() => undefined);
-      console.error(`[integration] TIMEOUT: no test result within ${timeoutMs / 1000} s (HAROMBE_TEST_TIMEOUT_MS).`);
-      console.error(`[integration] see ${screenshot}, ${workbenchLog} and ${path.join(run.runDir, 'code-server.log')}; the last's end:\n${live.server?.logTail(30) ?? ''}`);
-      return 1;
+      console.error(`${tag} TIMEOUT: no test result within ${timeoutMs / 1000} s (HAROMBE_TEST_TIMEOUT_MS).`);
+      console.error(`${tag} see ${screenshot}, ${workbenchLog} and ${path.join(run.runDir, 'code-server.log')}; the last's end:\n${live.server?.logTail(30) ?? ''}`);
+      return { code: 1, runDir: run.runDir };
     }
     const results = readResults(run.resultsFile);
     if (!results) {
-      console.error(`[integration] the extension host exited with ${outcome} but wrote no ${run.resultsFile}: did run() start? See ${workbenchLog} and ${live.server?.logFile}`);
-      return outcome === 0 ? 1 : outcome;
+      console.error(`${tag} the extension host exited with ${outcome} but wrote no ${run.resultsFile}: did run() start? See ${workbenchLog} and ${live.server?.logFile}`);
+      return { code: outcome === 0 ? 1 : outcome, runDir: run.runDir };
     }
-    for (const metric of results.metrics) console.log(`[integration] ${metric.name}: ${metric.value.toFixed(1)} ${metric.unit}`);
-    console.log(`[integration] VS Code ${results.vscodeVersion}, tests ${results.durationMs} ms, whole run ${elapsed()}, results ${run.resultsFile}`);
-    // The closing line in the form CI's log reader counts.
-    console.log(`integration: ${results.passed} passed, ${results.failed} failed${results.pending ? `, ${results.pending} skipped` : ''}`);
-    if (results.passed + results.failed === 0) {
-      console.error('[integration] no test ran');
-      return 1;
-    }
-    return results.failed > 0 ? 1 : outcome;
+    for (const metric of results.metrics) console.log(`${tag} ${metric.name}: ${metric.value.toFixed(1)} ${metric.unit}`);
+    console.log(`${tag} VS Code ${results.vscodeVersion}, tests ${results.durationMs} ms, whole run ${elapsed()}, results ${run.resultsFile}`);
+    console.log(`${tag} ${results.passed} passed, ${results.failed} failed${results.pending ? `, ${results.pending} skipped` : ''}`);
+    return { code: results.failed > 0 ? 1 : outcome, runDir: run.runDir, results };
   } finally {
     clearTimeout(timer);
     // After a timeout either may still be starting; the server's exit hook kills its group then.

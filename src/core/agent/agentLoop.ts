@@ -92,6 +92,12 @@ export class AgentLoop {
       sticky = done.node;
 
       if (calls.length === 0 || !offerTools) {
+        // A model may call tools it was not offered (text it read can tell it to); without this the
+        // user would see an empty answer and never learn that something was asked and refused.
+        if (calls.length > 0) {
+          const why = tools ? `the limit of ${this.opts.maxSteps} tool steps (agent.max_steps) is reached` : 'tools are off for this chat';
+          yield { type: 'notice', message: `Not run: the model asked for ${[...new Set(calls.map((c) => c.name))].join(', ')}, but ${why}.` };
+        }
         turn.push({ role: 'assistant', content: text });
         conversation.messages.push(...turn);
         conversation.lastNode = done.node;
