@@ -219,101 +219,110 @@ export class Coordinator implements Disposable {
       yield this.noNodeError(classification.tier);
       return;
     }
-    this.metrics.recordRouted(classification.tier);
-    yield {
-      type: 'route',
-      requestedTier: classification.tier,
-      tier: candidate.tier,
-      node: candidate.node.name,
-      model: request.model ?? candidate.node.model,
-      forced,
-      reasons: classification.reasons,
-      nodeReason: candidate.why,
-    };
+    // Counted as in flight from the moment it is chosen, not from when its request starts: a
+    // burst of requests routed in the same tick must see each other, or they all pick one node.
+    let release = this.registry.acquire(candidate.node.name);
+    try {
+      this.metrics.recordRouted(classification.tier);
+      yield {
+        type: 'route',
+        requestedTier: classification.tier,
+        tier: candidate.tier,
+        node: candidate.node.name,
+        model: request.model ?? candidate.node.model,
+        forced,
+        reasons: classification.reasons,
+        nodeReason: candidate.why,
+      };
 
-    let fallbacks = 0;
-    // Once part of an answer has been shown, the caller splices the next node's answer onto it,
-    // which needs text, not another node's records.
-    let shownPartial = false;
-    for (;;) {
-      const node = candidate.node;
-      tried.add(node.name);
-      const attemptStart = this.clock.now();
-      let firstTokenAt: number | undefined;
-      let streamed = false;
-      const wire = !shownPartial && request.wire?.protocol === this.registry.protocol(node.name) ? request.wire : undefined;
-      try {
-        for await (const chunk of this.runOnNode(candidate, request, wire)) {
-          if (chunk.type === 'wire') {
-            if (chunk.text.length > 0 || chunk.calls) {
+      let fallbacks = 0;
+      // Once part of an answer has been shown, the caller splices the next node's answer onto it,
+      // which needs text, not another node's records.
+      let shownPartial = false;
+      for (;;) {
+        const node = candidate.node;
+        tried.add(node.name);
+        const attemptStart = this.clock.now();
+        let firstTokenAt: number | undefined;
+        let streamed = false;
+        const wire = !shownPartial && request.wire?.protocol === this.registry.protocol(node.name) ? request.wire : undefined;
+        try {
+          for await (const chunk of this.runOnNode(candidate, request, wire)) {
+            if (chunk.type === 'wire') {
+              if (chunk.text.length > 0 || chunk.calls) {
+                firstTokenAt ??= this.clock.now();
+                streamed = true;
+              }
+              yield chunk;
+            } else if (chunk.type === 'delta') {
+              if (chunk.text.length === 0) continue;
               firstTokenAt ??= this.clock.now();
               streamed = true;
+              yield { type: 'delta', text: chunk.text };
+            } else if (chunk.type === 'tool_calls') {
+              firstTokenAt ??= this.clock.now();
+              streamed = true;
+              yield { type: 'tool_calls', calls: chunk.calls };
+            } else {
+              const end = this.clock.now();
+              const ttftMs = (firstTokenAt ?? end) - attemptStart;
+              const totalMs = end - attemptStart;
+              this.metrics.recordNodeSuccess(node.name, {
+                ttftMs,
+                totalMs,
+                completionTokens: chunk.completionTokens,
+                generationMs: chunk.evalMs,
+                at: end,
+              });
+              const genMs = chunk.evalMs ?? Math.max(1, totalMs - ttftMs);
+              yield {
+                type: 'done',
+                node: node.name,
+                tier: candidate.tier,
+                model: request.model ?? node.model,
+                doneReason: chunk.doneReason,
+                timing: { ttftMs: (firstTokenAt ?? end) - started, totalMs: end - started, fallbacks },
+                tokens: {
+                  prompt: chunk.promptTokens,
+                  completion: chunk.completionTokens,
+                  perSecond: chunk.completionTokens ? (chunk.completionTokens * 1000) / genMs : undefined,
+                },
+                ...(chunk.wire && { wire: chunk.wire }),
+              };
+              return;
             }
-            yield chunk;
-          } else if (chunk.type === 'delta') {
-            if (chunk.text.length === 0) continue;
-            firstTokenAt ??= this.clock.now();
-            streamed = true;
-            yield { type: 'delta', text: chunk.text };
-          } else if (chunk.type === 'tool_calls') {
-            firstTokenAt ??= this.clock.now();
-            streamed = true;
-            yield { type: 'tool_calls', calls: chunk.calls };
-          } else {
-            const end = this.clock.now();
-            const ttftMs = (firstTokenAt ?? end) - attemptStart;
-            const totalMs = end - attemptStart;
-            this.metrics.recordNodeSuccess(node.name, {
-              ttftMs,
-              totalMs,
-              completionTokens: chunk.completionTokens,
-              generationMs: chunk.evalMs,
-              at: end,
-            });
-            const genMs = chunk.evalMs ?? Math.max(1, totalMs - ttftMs);
-            yield {
-              type: 'done',
-              node: node.name,
-              tier: candidate.tier,
-              model: request.model ?? node.model,
-              doneReason: chunk.doneReason,
-              timing: { ttftMs: (firstTokenAt ?? end) - started, totalMs: end - started, fallbacks },
-              tokens: {
-                prompt: chunk.promptTokens,
-                completion: chunk.completionTokens,
-                perSecond: chunk.completionTokens ? (chunk.completionTokens * 1000) / genMs : undefined,
-              },
-              ...(chunk.wire && { wire: chunk.wire }),
-            };
+          }
+          throw new NodeError('incomplete', 'the answer ended without its final record');
+        } catch (err) {
+          if (request.signal?.aborted) {
+            yield { type: 'error', code: 'cancelled', message: 'Cancelled.', attempts };
             return;
           }
+          const reason = describeFailure(err);
+          attempts.push({ node: node.name, reason });
+          this.metrics.recordNodeError(node.name, this.clock.now());
+          this.logger.info(`node ${node.name} failed: ${reason}`);
+          if (err instanceof NodeError && err.countsAgainstNode) {
+            // Let the registry's view catch up now instead of at the next sweep.
+            void this.prober.probe(node.name).catch(() => undefined);
+          }
+          const next = pick();
+          if (!next) {
+            this.metrics.recordRequestFailed();
+            yield allFailed(classification.tier, attempts);
+            return;
+          }
+          fallbacks++;
+          shownPartial ||= streamed;
+          this.metrics.recordFallback();
+          release();
+          release = this.registry.acquire(next.node.name);
+          yield { type: 'fallback', from: node.name, to: next.node.name, tier: next.tier, reason, discardPartial: streamed };
+          candidate = next;
         }
-        throw new NodeError('incomplete', 'the answer ended without its final record');
-      } catch (err) {
-        if (request.signal?.aborted) {
-          yield { type: 'error', code: 'cancelled', message: 'Cancelled.', attempts };
-          return;
-        }
-        const reason = describeFailure(err);
-        attempts.push({ node: node.name, reason });
-        this.metrics.recordNodeError(node.name, this.clock.now());
-        this.logger.info(`node ${node.name} failed: ${reason}`);
-        if (err instanceof NodeError && err.countsAgainstNode) {
-          // Let the registry's view catch up now instead of at the next sweep.
-          void this.prober.probe(node.name).catch(() => undefined);
-        }
-        const next = pick();
-        if (!next) {
-          this.metrics.recordRequestFailed();
-          yield allFailed(classification.tier, attempts);
-          return;
-        }
-        fallbacks++;
-        shownPartial ||= streamed;
-        this.metrics.recordFallback();
-        yield { type: 'fallback', from: node.name, to: next.node.name, tier: next.tier, reason, discardPartial: streamed };
-        candidate = next;
       }
+    } finally {
+      release();
     }
   }
 
@@ -324,7 +333,6 @@ export class Coordinator implements Disposable {
     const onAbort = () => controller.abort();
     request.signal?.addEventListener('abort', onAbort, { once: true });
     this.inFlight.add(controller);
-    const release = this.registry.acquire(name);
     const queue = new AsyncQueue<ChatChunk>();
     const endpoint = this.registry.endpoint(name);
     const dispatcher = this.registry.dispatcher(name);
@@ -372,7 +380,6 @@ export class Coordinator implements Disposable {
       if (!answered) controller.abort(CONSUMER_GONE);
       request.signal?.removeEventListener('abort', onAbort);
       this.inFlight.delete(controller);
-      release();
     }
   }
 

@@ -33,6 +33,11 @@ export interface FakeAnswer {
   garbage: string;
   /** A well-formed record (or body) of about `bytes` bytes, for the `oversized` fault. */
   oversized(bytes: number): string;
+  /**
+   * The records a streamed answer ends with when generation fails mid-answer, for the
+   * `error_mid_stream` fault. Answers without it just die after `afterChunks` records.
+   */
+  streamError?(message: string): string[];
   flavour: ErrorFlavour;
 }
 
@@ -228,6 +233,12 @@ export abstract class FakeServer {
         return this.writeCut(ex, answer, answer.pieces.join(''), 'destroy');
       case 'trickle':
         return this.trickle(ex, answer, fault.intervalMs);
+      case 'error_mid_stream': {
+        const message = fault.message ?? 'an error was encountered while running the model: unexpected EOF';
+        if (!answer.streamed) return this.sendError(ex, 500, answer.flavour, message);
+        if (!answer.streamError) return this.writeStream(ex, answer, [...answer.pieces, ...answer.final], fault.afterChunks);
+        return this.writeStream(ex, answer, [...answer.pieces.slice(0, fault.afterChunks), ...answer.streamError(message)]);
+      }
     }
   }
 

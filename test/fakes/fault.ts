@@ -23,6 +23,14 @@ export type Fault =
   /** Answer 200 with one well-formed but `bytes`-long record. */
   | { type: 'oversized'; bytes: number }
   /** End the stream cleanly but without its final record (`done: true` / `data: [DONE]`); a JSON body is cut short. */
-  | { type: 'no_final' };
+  | { type: 'no_final' }
+  /**
+   * Send the headers and `afterChunks` records, then the API's in-band error record and end the
+   * stream cleanly, as a server does when generation fails mid-answer (out of memory, a crashed
+   * runner): Ollama's `{"error":"…"}` line; an OpenAI-compatible server's
+   * `data: {"error":{…}}` event followed by `data: [DONE]`, as vLLM sends it. A one-piece JSON
+   * answer gets the API's error JSON with status 500 instead, since its headers are not sent yet.
+   */
+  | { type: 'error_mid_stream'; afterChunks: number; message?: string };
 
 export const NO_FAULT: Fault = { type: 'none' };

@@ -77,6 +77,7 @@ export function ollamaChatAnswer(input: OllamaAnswerInput): FakeAnswer {
     garbage: 'this is not json\n<html>nor is this</html>\n',
     oversized,
     flavour: 'ollama',
+    streamError,
   };
 }
 
@@ -105,6 +106,7 @@ export function ollamaGenerateAnswer(input: OllamaAnswerInput): FakeAnswer {
     garbage: 'this is not json\n',
     oversized,
     flavour: 'ollama',
+    streamError,
   };
 }
 
@@ -117,6 +119,11 @@ function counts(promptTokens: number, evalCount: number) {
     eval_count: evalCount,
     eval_duration: evalCount * NS_PER_TOKEN,
   };
+}
+
+/** Ollama ends a stream whose generation failed with one `{"error":"…"}` line (the status is already 200). */
+function streamError(message: string): string[] {
+  return [line({ error: message })];
 }
 
 function line(record: unknown): string {

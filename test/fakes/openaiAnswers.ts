@@ -93,6 +93,8 @@ export function openaiChatAnswer(input: OpenAIAnswerInput): FakeAnswer {
     garbage: 'data: this is not json\n\ndata: {nor is this\n\n',
     oversized,
     flavour: 'openai',
+    // vLLM's shape: an event whose object is `{error}` (no `choices`), then the usual end marker.
+    streamError: (message) => [event({ error: { message, type: 'server_error', param: null, code: 500 } }), 'data: [DONE]\n\n'],
   };
 }
 

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { NodeError } from './nodeError';
 import { splitBaseUrl } from './splitBaseUrl';
+import { untilAborted } from './untilAborted';
 import type { Endpoint } from './types';
 
 export interface NodeRequestOptions {
@@ -203,27 +204,6 @@ async function* bufferBody(payload: Buffer): AsyncGenerator<Buffer> {
   yield payload;
 }
 
-/**
- * undici only notices an abort once a connection is ready, so a connect that hangs would keep
- * `request()` pending until the dispatcher's own timeout; racing the signal gives up on time.
- */
-function untilAborted<T extends Dispatcher.ResponseData>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    pending.then(
-      (res) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) res.body.destroy();
-        else resolve(res);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
-}
 
 /** What the interceptor reports about one exchange, so timers can follow it without touching undici internals. */
 interface ExchangeWatch {

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { splitBaseUrl } from '../inference/splitBaseUrl';
+import { untilAborted } from '../inference/untilAborted';
 import type { NodeKind } from '../config/schema';
 import { systemClock, type Clock } from '../util/clock';
 import type { Disposable } from '../util/emitter';
@@ -332,13 +333,17 @@ interface JsonResponse {
 async function getJson(target: Target, path: string): Promise<JsonResponse> {
   const start = performance.now();
   const url = splitBaseUrl(target.baseUrl);
-  const res = await target.dispatcher.request({
-    origin: url.origin,
-    path: url.pathPrefix + path,
-    method: 'GET',
-    signal: target.signal,
-    headers: { accept: 'application/json', ...(target.token && { authorization: `Bearer ${target.token}` }) },
-  });
+  // The probe timeout must hold while connecting too, which undici's own abort does not.
+  const res = await untilAborted(
+    target.dispatcher.request({
+      origin: url.origin,
+      path: url.pathPrefix + path,
+      method: 'GET',
+      signal: target.signal,
+      headers: { accept: 'application/json', ...(target.token && { authorization: `Bearer ${target.token}` }) },
+    }),
+    target.signal,
+  );
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of res.body) {

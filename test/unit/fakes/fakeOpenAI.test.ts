@@ -149,3 +149,78 @@ describe('FakeOpenAI wire format', () => {
     assert.equal(fragments.map((f) => f.function.arguments).join(''), '{"path":"some/longer/path.txt"}');
   });
 });
+
+describe('FakeOpenAI faults as the official openai client sees them', () => {
+  let fake: FakeOpenAI;
+  let openai: OpenAI;
+  const reply = 'one two three four five';
+
+  beforeEach(async () => {
+    fake = await FakeOpenAI.start({ models: [MODEL], reply });
+    // logLevel off: the SDK logs every event it cannot parse before it throws.
+    openai = new OpenAI({ baseURL: `${fake.url}/v1`, apiKey: 'x', maxRetries: 0, logLevel: 'off' });
+  });
+
+  afterEach(() => fake.stop());
+
+  /** Streams with the SDK; returns the text it saw before it ended or threw. */
+  const streamText = async (): Promise<{ text: string; error?: unknown }> => {
+    let text = '';
+    try {
+      const stream = await openai.chat.completions.create({ model: MODEL, messages, stream: true });
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      return { text };
+    } catch (error) {
+      return { text, error };
+    }
+  };
+
+  const rawStream = async (): Promise<string> => {
+    const res = await fetch(`${fake.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: MODEL, stream: true, messages }),
+    });
+    return res.text();
+  };
+
+  it('garbage: SSE events whose data is not JSON make the client throw', async () => {
+    await fake.setFault({ type: 'garbage' });
+    assert.match(await rawStream(), /^data: this is not json\n\n/);
+    const r = await streamText();
+    assert.ok(r.error instanceof SyntaxError, `expected a JSON SyntaxError, got ${String(r.error)}`);
+    assert.equal(r.text, '');
+  });
+
+  it('die_mid_stream: the socket dies after N events, the client throws with the text so far', async () => {
+    await fake.setFault({ type: 'die_mid_stream', afterChunks: 3 });
+    const r = await streamText();
+    assert.ok(r.error, 'the client should throw');
+    // Event 1 is the role-only delta, so 3 events carry the first 2 tokens.
+    assert.equal(r.text, 'one two');
+  });
+
+  it('no_final: everything but data: [DONE], which the client does not notice', async () => {
+    await fake.setFault({ type: 'no_final' });
+    const raw = await rawStream();
+    assert.ok(!raw.includes('[DONE]'));
+    assert.ok(raw.endsWith('"finish_reason":"stop"}]}\n\n'));
+    // The SDK ends quietly at EOF: only a client that insists on [DONE] (the gateway's) can tell.
+    const r = await streamText();
+    assert.equal(r.error, undefined);
+    assert.equal(r.text, reply);
+  });
+
+  it('error_mid_stream: an in-band error event, then [DONE], vLLM-style; the client throws an APIError', async () => {
+    await fake.setFault({ type: 'error_mid_stream', afterChunks: 2, message: 'CUDA out of memory' });
+    const events = (await rawStream()).split('\n\n').filter(Boolean);
+    assert.equal(events.length, 4);
+    assert.deepEqual(JSON.parse(events[2]!.slice(6)), { error: { message: 'CUDA out of memory', type: 'server_error', param: null, code: 500 } });
+    assert.equal(events[3], 'data: [DONE]');
+    const r = await streamText();
+    assert.ok(r.error instanceof OpenAI.APIError, `expected an APIError, got ${String(r.error)}`);
+    assert.match(r.error.message, /CUDA out of memory/);
+    assert.equal(r.text, 'one');
+    // Not streamed: the headers are not out yet, so it is a plain 500.
+    await assert.rejects(openai.chat.completions.create({ model: MODEL, messages }), (err: Error & { status?: number }) => err.status === 500 && /CUDA out of memory/.test(err.message));
+  });
+});
