@@ -176,33 +176,43 @@ export function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/**
+ * The processes every gateway benchmark runs against: the fake nodes (zero delay and 5 ms per
+ * token), `dist/cli.js serve` over them, and the bare pipe proxy to the zero-delay node. Each child
+ * is pushed onto `children` as soon as it runs, for the caller to kill.
+ */
+export async function startBenchProcesses(dir: string, children: ChildProcess[]) {
+  const tsx = ['--import', 'tsx'];
+  const fakes = await startChild([...tsx, 'test/bench/gatewayBenchChild.ts', 'fakes'], {}, /(\{.*\})\n/);
+  children.push(fakes.child);
+  const ports = JSON.parse(fakes.match[1] as string) as { fast: number; slow: number };
+  const config = {
+    cluster: {
+      health: { interval: 30 },
+      routing: { load_balance: false },
+      nodes: [
+        { name: 'fast', host: '127.0.0.1', port: ports.fast, model: 'bench:fast', tier: 0, kind: 'ollama', max_parallel: 256 },
+        { name: 'slow', host: '127.0.0.1', port: ports.slow, model: 'bench:slow', tier: 1, kind: 'ollama', max_parallel: 256 },
+      ],
+    },
+  };
+  writeFileSync(join(dir, 'harombe.yaml'), JSON.stringify(config));
+  const gw = await startChild(['dist/cli.js', '--config', join(dir, 'harombe.yaml'), 'serve', '--port', '0'], { HAROMBE_HOME: join(dir, 'home') }, /listening on (http:\/\/[^\s]+)\n/);
+  children.push(gw.child);
+  const gatewayUrl = gw.match[1] as string;
+  const pipe = await startChild([...tsx, 'test/bench/gatewayBenchChild.ts', 'pipe', `http://127.0.0.1:${ports.fast}`], {}, /(\{.*\})\n/);
+  children.push(pipe.child);
+  const pipePort = (JSON.parse(pipe.match[1] as string) as { port: number }).port;
+  return { ports, config, gw, gatewayUrl, pipePort };
+}
+
 export async function benchGateway(): Promise<GatewayBenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'harombe-gwbench-'));
   const children: ChildProcess[] = [];
   const pools: Pool[] = [];
-  const tsx = ['--import', 'tsx'];
   const loadAverage = loadavg()[0] ?? 0;
   try {
-    const fakes = await startChild([...tsx, 'test/bench/gatewayBenchChild.ts', 'fakes'], {}, /(\{.*\})\n/);
-    children.push(fakes.child);
-    const ports = JSON.parse(fakes.match[1] as string) as { fast: number; slow: number };
-    const config = {
-      cluster: {
-        health: { interval: 30 },
-        routing: { load_balance: false },
-        nodes: [
-          { name: 'fast', host: '127.0.0.1', port: ports.fast, model: 'bench:fast', tier: 0, kind: 'ollama', max_parallel: 256 },
-          { name: 'slow', host: '127.0.0.1', port: ports.slow, model: 'bench:slow', tier: 1, kind: 'ollama', max_parallel: 256 },
-        ],
-      },
-    };
-    writeFileSync(join(dir, 'harombe.yaml'), JSON.stringify(config));
-    const gw = await startChild(['dist/cli.js', '--config', join(dir, 'harombe.yaml'), 'serve', '--port', '0'], { HAROMBE_HOME: join(dir, 'home') }, /listening on (http:\/\/[^\s]+)\n/);
-    children.push(gw.child);
-    const gatewayUrl = gw.match[1] as string;
-    const pipe = await startChild([...tsx, 'test/bench/gatewayBenchChild.ts', 'pipe', `http://127.0.0.1:${ports.fast}`], {}, /(\{.*\})\n/);
-    children.push(pipe.child);
-    const pipePort = (JSON.parse(pipe.match[1] as string) as { port: number }).port;
+    const { ports, config, gw, gatewayUrl, pipePort } = await startBenchProcesses(dir, children);
 
     const pool = (url: string) => {
       const p = new Pool(url, { connections: 64 });

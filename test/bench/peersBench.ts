@@ -19,7 +19,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'undici';
 import { percentile } from '../../src/core/metrics/clusterMetrics';
-import { LOAD_SECONDS, load, ms, rssMb, startChild, streamOnce, TTFB_REQUESTS, ttfb, type Target, type Timed } from './gatewayBench';
+import { LOAD_SECONDS, load, ms, rssMb, startChild, streamOnce, TTFB_REQUESTS, ttfb, startBenchProcesses, type Target, type Timed } from './gatewayBench';
 
 const root = resolve(__dirname, '../..');
 const peersDir = join(root, '.bench', 'peers');
@@ -120,29 +120,9 @@ export async function benchPeers(): Promise<{ header: string[]; rows: string[][]
   const dir = mkdtempSync(join(tmpdir(), 'harombe-peersbench-'));
   const children: ChildProcess[] = [];
   const pools: Pool[] = [];
-  const tsx = ['--import', 'tsx'];
   const loadAverage = loadavg()[0] ?? 0;
   try {
-    const fakes = await startChild([...tsx, 'test/bench/gatewayBenchChild.ts', 'fakes'], {}, /(\{.*\})\n/);
-    children.push(fakes.child);
-    const ports = JSON.parse(fakes.match[1] as string) as { fast: number; slow: number };
-    const config = {
-      cluster: {
-        health: { interval: 30 },
-        routing: { load_balance: false },
-        nodes: [
-          { name: 'fast', host: '127.0.0.1', port: ports.fast, model: 'bench:fast', tier: 0, kind: 'ollama', max_parallel: 256 },
-          { name: 'slow', host: '127.0.0.1', port: ports.slow, model: 'bench:slow', tier: 1, kind: 'ollama', max_parallel: 256 },
-        ],
-      },
-    };
-    writeFileSync(join(dir, 'harombe.yaml'), JSON.stringify(config));
-    const gw = await startChild(['dist/cli.js', '--config', join(dir, 'harombe.yaml'), 'serve', '--port', '0'], { HAROMBE_HOME: join(dir, 'home') }, /listening on (http:\/\/[^\s]+)\n/);
-    children.push(gw.child);
-    const gatewayUrl = gw.match[1] as string;
-    const pipe = await startChild([...tsx, 'test/bench/gatewayBenchChild.ts', 'pipe', `http://127.0.0.1:${ports.fast}`], {}, /(\{.*\})\n/);
-    children.push(pipe.child);
-    const pipePort = (JSON.parse(pipe.match[1] as string) as { port: number }).port;
+    const { ports, gw, gatewayUrl, pipePort } = await startBenchProcesses(dir, children);
     const portkeyPort = await freePort();
     const portkey = await startChild(
       ['--require', join(peersDir, 'loopback.cjs'), entry, `--port=${portkeyPort}`, '--headless'],
