@@ -1,13 +1,14 @@
 import * as assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { GatewayServer } from '../../src/core/gateway/gatewayServer';
 import type { HarombeApi } from '../../src/vscode/extension';
 import type { GatewayStatus } from '../../src/vscode/gatewayHost';
 import { startFakeCluster, type FakeCluster } from '../fakes/fakeCluster';
+import { freePort, refused } from './loopbackPorts';
 import { until } from './until';
 
 const extensionId = 'harombe.harombe-vscode';
@@ -36,26 +37,6 @@ function call(port: number, method: 'GET' | 'POST', urlPath: string, json?: unkn
   });
 }
 
-/** Whether nothing listens on the port (a TCP connect is refused). */
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-  });
-}
-
-/** A port that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 describe('gateway from VS Code (harombe.gateway.*)', function () {
   this.timeout(30_000);
