@@ -3,8 +3,8 @@ import type { HarombeConfig } from './config/schema';
 import type { Conversation } from './conversation';
 import { createInferenceClient } from './inference/createInferenceClient';
 import { NodeError } from './inference/nodeError';
-import { OllamaWireClient } from './inference/ollamaWireClient';
-import type { ChatChunk, ChatMessage, InferenceClient, ToolDefinition, WireRequest } from './inference/types';
+import { createWireClient } from './inference/createWireClient';
+import type { ChatChunk, ChatMessage, ChatRequest as NodeChatRequest, ChunkSink, InferenceClient, ToolDefinition, WireRequest } from './inference/types';
 import { ClusterMetrics, type MetricsState } from './metrics/clusterMetrics';
 import { ClusterDiscovery } from './nodes/clusterDiscovery';
 import { HealthProber } from './nodes/healthProber';
@@ -14,9 +14,9 @@ import type { TrustStore } from './nodes/trustStore';
 import type { Classification, ClassifyInput, Intent, Tier } from './routing/classification';
 import { classify } from './routing/classifier';
 import { NodeSelector, type Candidate } from './routing/nodeSelector';
-import { AsyncQueue } from './util/asyncQueue';
 import { systemClock, type Clock } from './util/clock';
 import { Emitter, type Disposable } from './util/emitter';
+import { sinkIterable } from './util/sinkIterable';
 import { silentLogger, type Logger } from './util/logger';
 
 export interface CoordinatorOptions {
@@ -56,6 +56,9 @@ export interface CompleteRequest {
   wire?: WireRequest;
   signal?: AbortSignal;
 }
+
+/** Takes a request's events as they happen; a promise returned holds the node's answer back until it settles. */
+export type EventSink = (event: ChatEvent) => void | Promise<void>;
 
 export interface ChatRequest {
   conversation: Conversation;
@@ -184,9 +187,19 @@ export class Coordinator implements Disposable {
    * One model turn over raw messages (the agent loop and the gateway use this). Routes by
    * classifier or forced tier; if the node fails before or during the answer, the request moves to
    * the next candidate (same tier first, then the fallback order) and a `fallback` event tells the
-   * caller to drop what it has shown of the partial answer.
+   * caller to drop what it has shown of the partial answer. Leaving the loop early cancels the
+   * request on the node.
    */
-  async *complete(request: CompleteRequest): AsyncGenerator<ChatEvent> {
+  complete(request: CompleteRequest): AsyncGenerator<ChatEvent> {
+    return sinkIterable<ChatEvent>(request.signal, CONSUMER_GONE, (sink, signal) => this.completeTo({ ...request, signal }, sink));
+  }
+
+  /**
+   * `complete()` pushed into `sink` instead of iterated: the gateway's hot path, with no async
+   * iterator per chunk and layer. A promise returned by the sink holds the node's answer back until
+   * it settles. Resolves after the last event (`done` or `error`); the sink must not throw.
+   */
+  async completeTo(request: CompleteRequest, sink: EventSink): Promise<void> {
     const started = this.clock.now();
     const forced = typeof request.tier === 'number';
     const classification: Classification = forced
@@ -216,7 +229,7 @@ export class Coordinator implements Disposable {
     let candidate = pick();
     if (!candidate) {
       this.metrics.recordRequestFailed();
-      yield this.noNodeError(classification.tier);
+      await sink(this.noNodeError(classification.tier));
       return;
     }
     // Counted as in flight from the moment it is chosen, not from when its request starts: a
@@ -224,7 +237,7 @@ export class Coordinator implements Disposable {
     let release = this.registry.acquire(candidate.node.name);
     try {
       this.metrics.recordRouted(classification.tier);
-      yield {
+      await sink({
         type: 'route',
         requestedTier: classification.tier,
         tier: candidate.tier,
@@ -233,7 +246,7 @@ export class Coordinator implements Disposable {
         forced,
         reasons: classification.reasons,
         nodeReason: candidate.why,
-      };
+      });
 
       let fallbacks = 0;
       // Once part of an answer has been shown, the caller splices the next node's answer onto it,
@@ -245,57 +258,39 @@ export class Coordinator implements Disposable {
         const attemptStart = this.clock.now();
         let firstTokenAt: number | undefined;
         let streamed = false;
-        const wire = !shownPartial && request.wire?.protocol === this.registry.protocol(node.name) ? request.wire : undefined;
+        let final: (ChatChunk & { type: 'done' }) | undefined;
+        const endpoint = this.registry.endpoint(node.name);
+        const dispatcher = this.registry.dispatcher(node.name);
+        const protocol = this.registry.protocol(node.name);
+        const wireClient = !shownPartial && request.wire ? createWireClient(request.wire, protocol, endpoint, dispatcher) : undefined;
+        const client = wireClient ?? createInferenceClient(protocol, endpoint, dispatcher);
         try {
-          for await (const chunk of this.runOnNode(candidate, request, wire)) {
-            if (chunk.type === 'wire') {
-              if (chunk.text.length > 0 || chunk.calls) {
+          await this.attempt(candidate, request, client, wireClient && request.wire, (chunk) => {
+            switch (chunk.type) {
+              case 'wire':
+                if (chunk.text.length > 0 || chunk.calls) {
+                  firstTokenAt ??= this.clock.now();
+                  streamed = true;
+                }
+                return sink(chunk);
+              case 'delta':
+                if (chunk.text.length === 0) return;
                 firstTokenAt ??= this.clock.now();
                 streamed = true;
-              }
-              yield chunk;
-            } else if (chunk.type === 'delta') {
-              if (chunk.text.length === 0) continue;
-              firstTokenAt ??= this.clock.now();
-              streamed = true;
-              yield { type: 'delta', text: chunk.text };
-            } else if (chunk.type === 'tool_calls') {
-              firstTokenAt ??= this.clock.now();
-              streamed = true;
-              yield { type: 'tool_calls', calls: chunk.calls };
-            } else {
-              const end = this.clock.now();
-              const ttftMs = (firstTokenAt ?? end) - attemptStart;
-              const totalMs = end - attemptStart;
-              this.metrics.recordNodeSuccess(node.name, {
-                ttftMs,
-                totalMs,
-                completionTokens: chunk.completionTokens,
-                generationMs: chunk.evalMs,
-                at: end,
-              });
-              const genMs = chunk.evalMs ?? Math.max(1, totalMs - ttftMs);
-              yield {
-                type: 'done',
-                node: node.name,
-                tier: candidate.tier,
-                model: request.model ?? node.model,
-                doneReason: chunk.doneReason,
-                timing: { ttftMs: (firstTokenAt ?? end) - started, totalMs: end - started, fallbacks },
-                tokens: {
-                  prompt: chunk.promptTokens,
-                  completion: chunk.completionTokens,
-                  perSecond: chunk.completionTokens ? (chunk.completionTokens * 1000) / genMs : undefined,
-                },
-                ...(chunk.wire && { wire: chunk.wire }),
-              };
-              return;
+                return sink({ type: 'delta', text: chunk.text });
+              case 'tool_calls':
+                firstTokenAt ??= this.clock.now();
+                streamed = true;
+                return sink({ type: 'tool_calls', calls: chunk.calls });
+              case 'done':
+                final = chunk;
+                return;
             }
-          }
-          throw new NodeError('incomplete', 'the answer ended without its final record');
+          });
+          if (!final) throw new NodeError('incomplete', 'the answer ended without its final record');
         } catch (err) {
           if (request.signal?.aborted) {
-            yield { type: 'error', code: 'cancelled', message: 'Cancelled.', attempts };
+            await sink({ type: 'error', code: 'cancelled', message: 'Cancelled.', attempts });
             return;
           }
           const reason = describeFailure(err);
@@ -309,7 +304,7 @@ export class Coordinator implements Disposable {
           const next = pick();
           if (!next) {
             this.metrics.recordRequestFailed();
-            yield allFailed(classification.tier, attempts);
+            await sink(allFailed(classification.tier, attempts));
             return;
           }
           fallbacks++;
@@ -317,68 +312,68 @@ export class Coordinator implements Disposable {
           this.metrics.recordFallback();
           release();
           release = this.registry.acquire(next.node.name);
-          yield { type: 'fallback', from: node.name, to: next.node.name, tier: next.tier, reason, discardPartial: streamed };
+          await sink({ type: 'fallback', from: node.name, to: next.node.name, tier: next.tier, reason, discardPartial: streamed });
           candidate = next;
+          continue;
         }
+        const end = this.clock.now();
+        const ttftMs = (firstTokenAt ?? end) - attemptStart;
+        const totalMs = end - attemptStart;
+        this.metrics.recordNodeSuccess(node.name, { ttftMs, totalMs, completionTokens: final.completionTokens, generationMs: final.evalMs, at: end });
+        const genMs = final.evalMs ?? Math.max(1, totalMs - ttftMs);
+        await sink({
+          type: 'done',
+          node: node.name,
+          tier: candidate.tier,
+          model: request.model ?? node.model,
+          doneReason: final.doneReason,
+          timing: { ttftMs: (firstTokenAt ?? end) - started, totalMs: end - started, fallbacks },
+          tokens: {
+            prompt: final.promptTokens,
+            completion: final.completionTokens,
+            perSecond: final.completionTokens ? (final.completionTokens * 1000) / genMs : undefined,
+          },
+          ...(final.wire && { wire: final.wire }),
+        });
+        return;
       }
     } finally {
       release();
     }
   }
 
-  /** Streams one attempt on one node, through its breaker, counting it as in flight. */
-  private async *runOnNode(candidate: Candidate, request: CompleteRequest, wire: WireRequest | undefined): AsyncGenerator<ChatChunk> {
+  /** One attempt on one node with `client`, through the node's breaker, its chunks pushed to `onChunk`; cancelled with the request or by `dispose()`. */
+  private async attempt(candidate: Candidate, request: CompleteRequest, client: InferenceClient, wire: WireRequest | undefined, onChunk: ChunkSink): Promise<void> {
     const name = candidate.node.name;
+    // Shared with the breaker, which aborts it when a trial runs too long or the node is removed.
     const controller = new AbortController();
-    const onAbort = () => controller.abort();
-    request.signal?.addEventListener('abort', onAbort, { once: true });
+    const signal = request.signal;
+    const onAbort = () => controller.abort(signal?.reason);
+    if (signal?.aborted) controller.abort(signal.reason);
+    else signal?.addEventListener('abort', onAbort, { once: true });
     this.inFlight.add(controller);
-    const queue = new AsyncQueue<ChatChunk>();
-    const endpoint = this.registry.endpoint(name);
-    const dispatcher = this.registry.dispatcher(name);
-    const client: InferenceClient = wire ? new OllamaWireClient(endpoint, dispatcher) : createInferenceClient(this.registry.protocol(name), endpoint, dispatcher);
-    const run = this.registry.breaker(name).execute(async (breakerSignal) => {
-      // The breaker's signal only fires when the breaker itself gives up; linking it by hand
-      // spares an AbortSignal.any (and its registry of weak refs) per request.
-      const onBreakerAbort = () => controller.abort(breakerSignal.reason);
-      breakerSignal.addEventListener('abort', onBreakerAbort, { once: true });
-      try {
-        for await (const chunk of client.chat({
-          model: request.model ?? candidate.node.model,
-          messages: request.messages,
-          tools: request.tools,
-          temperature: request.temperature ?? this.config.model.temperature,
-          signal: controller.signal,
-          wire,
-        })) {
-          queue.push(chunk);
-        }
-      } finally {
-        breakerSignal.removeEventListener('abort', onBreakerAbort);
-      }
-    });
-    run.then(
-      () => {
-        this.registry.recordSuccess(name);
-        queue.end();
-      },
-      (err: unknown) => {
-        if (err instanceof NodeError) this.registry.recordFailure(name, err);
-        queue.fail(err);
-      },
-    );
-    let answered = false;
+    const chatRequest: NodeChatRequest = {
+      model: request.model ?? candidate.node.model,
+      messages: request.messages,
+      tools: request.tools,
+      temperature: request.temperature ?? this.config.model.temperature,
+      signal: controller.signal,
+      wire,
+    };
     try {
-      for await (const chunk of queue) {
-        if (chunk.type === 'done') answered = true;
-        yield chunk;
-      }
+      await this.registry.breaker(name).execute(async () => {
+        if (client.stream) return client.stream(chatRequest, onChunk);
+        for await (const chunk of client.chat(chatRequest)) {
+          await onChunk(chunk);
+          if (chunk.type === 'done') return;
+        }
+      }, controller);
+      this.registry.recordSuccess(name);
+    } catch (err) {
+      if (err instanceof NodeError) this.registry.recordFailure(name, err);
+      throw err;
     } finally {
-      // A consumer that stops early cancels the node's request. After the final record the client is
-      // only draining the body so the connection goes back to the pool: aborting then would cost a
-      // new connection on the next request.
-      if (!answered) controller.abort(CONSUMER_GONE);
-      request.signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
       this.inFlight.delete(controller);
     }
   }

@@ -13,8 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'undici';
 import { harombeConfigSchema } from '../../src/core/config/schema';
-import type { ChatEvent } from '../../src/core/chatEvent';
-import { Coordinator } from '../../src/core/coordinator';
+import { Coordinator, type EventSink } from '../../src/core/coordinator';
 import { GatewayServer } from '../../src/core/gateway/gatewayServer';
 import { percentile } from '../../src/core/metrics/clusterMetrics';
 
@@ -114,10 +113,10 @@ async function layerOverhead(): Promise<{ bareUs: number; gatewayUs: number }> {
   const tokens = 'Hello from bench:fast! You said: "stream a short answer please". Grüße 👋 — this is a fake answer.'.split(/(?=\s)/);
   const stub = {
     nodes: () => [],
-    async *complete(): AsyncGenerator<ChatEvent> {
-      yield { type: 'route', requestedTier: 0, tier: 0, node: 'fast', model: 'm', forced: false, reasons: ['short prompt'], nodeReason: 'only node of the tier' };
-      for (const text of tokens) yield { type: 'delta', text };
-      yield { type: 'done', node: 'fast', tier: 0, model: 'm', doneReason: 'stop', timing: { ttftMs: 0.1, totalMs: 0.2, fallbacks: 0 }, tokens: { prompt: 5, completion: tokens.length } };
+    async completeTo(_request: unknown, sink: EventSink): Promise<void> {
+      await sink({ type: 'route', requestedTier: 0, tier: 0, node: 'fast', model: 'm', forced: false, reasons: ['short prompt'], nodeReason: 'only node of the tier' });
+      for (const text of tokens) await sink({ type: 'delta', text });
+      await sink({ type: 'done', node: 'fast', tier: 0, model: 'm', doneReason: 'stop', timing: { ttftMs: 0.1, totalMs: 0.2, fallbacks: 0 }, tokens: { prompt: 5, completion: tokens.length } });
     },
   };
   const gateway = new GatewayServer({ coordinator: stub as unknown as Coordinator, port: 0 });

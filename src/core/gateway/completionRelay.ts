@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { CompleteRequest, Coordinator } from '../coordinator';
+import type { ChatEvent } from '../chatEvent';
 import type { ToolCall } from '../inference/types';
 import { errorBody, headerSafe, sendJson } from './gatewayHttp';
 import { StreamSplicer } from './streamSplicer';
@@ -38,105 +39,114 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
   const ensureHeaders = () => {
     if (!res.headersSent) res.writeHead(200, { ...harombeHeaders(), 'Content-Type': encoder.streamContentType, 'Cache-Control': 'no-cache' });
   };
-  // Records parsed from one read of the node's socket arrive in one run of microtasks; corking
-  // until the next tick sends them (and the closing record, when it came in the same read) in one
-  // syscall instead of one per token, without delaying any. Wire records are written as they came.
+  // Records parsed from one read of the node's socket are written in one synchronous run, and the
+  // closing record (when it came in the same read) follows through a chain of promises. Corking
+  // until the tick after those microtasks sends all of it in one syscall instead of one per token,
+  // without delaying any. A tick queued directly would run before the microtasks.
   let corked = false;
   const uncork = () => {
     corked = false;
     res.uncork();
   };
-  const write = async (chunk: string | Buffer): Promise<void> => {
+  const uncorkAfterMicrotasks = () => process.nextTick(uncork);
+  const write = (chunk: string | Buffer): void | Promise<void> => {
     ensureHeaders();
     if (!corked) {
       corked = true;
       res.cork();
-      process.nextTick(uncork);
+      queueMicrotask(uncorkAfterMicrotasks);
     }
-    if (!res.write(chunk)) await drained(res);
+    if (!res.write(chunk)) return drained(res);
   };
   const diverged = () => {
     const message = `node ${node} took over after a failure but its answer differs from what was already streamed; retry the request`;
     res.end(encoder.streamError(message));
+    stop();
+  };
+
+  // The sink's result holds the node back while the client is slow; a verdict (the answer is
+  // written, or cut) ends the request on the node through the controller.
+  const stop = () => controller.abort(RELAY_DONE);
+  const sink = (e: ChatEvent): void | Promise<void> => {
+    if (controller.signal.aborted) return;
+    switch (e.type) {
+      case 'route':
+        node = e.node;
+        tier = e.tier;
+        reason = [...e.reasons, e.nodeReason].join('; ');
+        return;
+      case 'fallback':
+        node = e.to;
+        tier = e.tier;
+        reason = `fallback from ${e.from}: ${e.reason}`;
+        if (splicer) splicer.fallback(e.discardPartial);
+        else if (e.discardPartial) {
+          text = '';
+          calls = undefined;
+        }
+        return;
+      case 'delta': {
+        if (!splicer) {
+          text += e.text;
+          return;
+        }
+        const r = splicer.text(e.text);
+        if (r.kind === 'diverged') return diverged();
+        if (r.kind === 'emit') return write(encoder.delta(r.text));
+        return;
+      }
+      case 'wire':
+        // The coordinator relays records only while nothing is being spliced, so the splicer
+        // can only take them as they are; anything else would be a mixed answer.
+        if (e.calls) calledTools = true;
+        if (!splicer) {
+          text += e.text;
+          if (e.calls) calls = [...(calls ?? []), ...e.calls];
+          return;
+        }
+        if (e.text.length > 0 && splicer.text(e.text).kind !== 'emit') return diverged();
+        if (e.calls && splicer.toolCalls(e.calls).kind !== 'emit') return diverged();
+        return write(e.bytes);
+      case 'tool_calls': {
+        calledTools = true;
+        if (!splicer) {
+          calls = [...(calls ?? []), ...e.calls];
+          return;
+        }
+        const r = splicer.toolCalls(e.calls);
+        if (r.kind === 'diverged') return diverged();
+        if (r.kind === 'emit') return write(encoder.toolCalls(e.calls));
+        return;
+      }
+      case 'done':
+        node = e.node;
+        tier = e.tier;
+        if (!splicer) {
+          sendJson(res, 200, encoder.whole(text, calls, e), harombeHeaders());
+          return;
+        }
+        if (!splicer.complete()) return diverged();
+        ensureHeaders();
+        res.end(e.wire ?? encoder.done(e, calledTools));
+        return;
+      case 'error':
+        if (e.code === 'cancelled') return;
+        if (res.headersSent) res.end(encoder.streamError(e.message));
+        else sendJson(res, 503, errorBody(encoder.errorShape, 503, e.message, e.code), harombeHeaders());
+        return;
+    }
   };
 
   try {
-    for await (const e of coordinator.complete({ ...opts.request, signal: controller.signal })) {
-      if (controller.signal.aborted) return;
-      switch (e.type) {
-        case 'route':
-          node = e.node;
-          tier = e.tier;
-          reason = [...e.reasons, e.nodeReason].join('; ');
-          break;
-        case 'fallback':
-          node = e.to;
-          tier = e.tier;
-          reason = `fallback from ${e.from}: ${e.reason}`;
-          if (splicer) splicer.fallback(e.discardPartial);
-          else if (e.discardPartial) {
-            text = '';
-            calls = undefined;
-          }
-          break;
-        case 'delta': {
-          if (!splicer) {
-            text += e.text;
-            break;
-          }
-          const r = splicer.text(e.text);
-          if (r.kind === 'diverged') return diverged();
-          if (r.kind === 'emit') await write(encoder.delta(r.text));
-          break;
-        }
-        case 'wire': {
-          // The coordinator relays records only while nothing is being spliced, so the splicer
-          // can only take them as they are; anything else would be a mixed answer.
-          if (e.calls) calledTools = true;
-          if (!splicer) {
-            text += e.text;
-            if (e.calls) calls = [...(calls ?? []), ...e.calls];
-            break;
-          }
-          if (e.text.length > 0 && splicer.text(e.text).kind !== 'emit') return diverged();
-          if (e.calls && splicer.toolCalls(e.calls).kind !== 'emit') return diverged();
-          await write(e.bytes);
-          break;
-        }
-        case 'tool_calls': {
-          calledTools = true;
-          if (!splicer) {
-            calls = [...(calls ?? []), ...e.calls];
-            break;
-          }
-          const r = splicer.toolCalls(e.calls);
-          if (r.kind === 'diverged') return diverged();
-          if (r.kind === 'emit') await write(encoder.toolCalls(e.calls));
-          break;
-        }
-        case 'done':
-          node = e.node;
-          tier = e.tier;
-          if (!splicer) {
-            sendJson(res, 200, encoder.whole(text, calls, e), harombeHeaders());
-            return;
-          }
-          if (!splicer.complete()) return diverged();
-          ensureHeaders();
-          res.end(e.wire ?? encoder.done(e, calledTools));
-          return;
-        case 'error':
-          if (e.code === 'cancelled') return;
-          if (res.headersSent) res.end(encoder.streamError(e.message));
-          else sendJson(res, 503, errorBody(encoder.errorShape, 503, e.message, e.code), harombeHeaders());
-          return;
-      }
-    }
+    await coordinator.completeTo({ ...opts.request, signal: controller.signal }, sink);
   } finally {
     res.off('close', onClose);
     if (!res.writableEnded && !res.destroyed) res.destroy();
   }
 }
+
+/** Made once: the relay's own reason to stop a request it has finished with. */
+const RELAY_DONE = new Error('the gateway has answered the client');
 
 function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {

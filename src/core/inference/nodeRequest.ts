@@ -22,6 +22,13 @@ export interface NodeResponse {
   readonly headers: IncomingHttpHeaders;
   /** The body's bytes as they arrive. Iterate once. */
   chunks(): AsyncGenerator<Buffer>;
+  /**
+   * The body's bytes pushed to `onChunk` as they arrive, without an async iterator (the gateway's
+   * hot path); use it or `chunks()`, once. A promise returned holds the body back until it
+   * settles; `false` stops reading (then call `finish()` or `close()`). Resolves at the end of the
+   * body or on that stop; rejects with what `onChunk` threw, or with a `NodeError`.
+   */
+  read(onChunk: (chunk: Buffer) => void | false | Promise<void>): Promise<void>;
   /** The whole body; more than `limit` bytes is `oversized`. */
   readAll(limit: number): Promise<Buffer>;
   /** Tears the request down if it is still running (a no-op once the body ended). Idempotent. */
@@ -100,10 +107,8 @@ export async function nodeRequest(dispatcher: Dispatcher, endpoint: Endpoint, op
 
   const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
   const headers: Record<string, string> = { accept: opts.accept };
-  if (payload) {
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = String(payload.length);
-  }
+  // undici sends a Buffer body with its content-length, corked with the headers: one write.
+  if (payload) headers['content-type'] = 'application/json';
   if (endpoint.token) headers.authorization = `Bearer ${endpoint.token}`;
 
   let res: Dispatcher.ResponseData;
@@ -114,7 +119,7 @@ export async function nodeRequest(dispatcher: Dispatcher, endpoint: Endpoint, op
       path: target.pathPrefix + opts.path,
       method: opts.method ?? (payload ? 'POST' : 'GET'),
       headers,
-      body: payload && (bufferBody(payload) as unknown as Uint8Array),
+      body: payload,
       signal: controller.signal,
       // Our own timer enforces the stall timeout precisely; undici's timers (about 1 s
       // resolution) stay as a backstop that can only fire later.
@@ -171,10 +176,58 @@ export async function nodeRequest(dispatcher: Dispatcher, endpoint: Endpoint, op
     }
   }
 
+  function read(onChunk: (chunk: Buffer) => void | false | Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        responseBody.off('data', onData);
+        responseBody.off('end', onEnd);
+        responseBody.off('error', onError);
+        responseBody.off('close', onClose);
+        if (err === undefined) return resolve();
+        close();
+        reject(err);
+      };
+      const resume = () => {
+        if (!settled) responseBody.resume();
+      };
+      const onData = (chunk: Buffer) => {
+        let verdict: void | false | Promise<void>;
+        try {
+          verdict = onChunk(chunk);
+        } catch (err) {
+          return settle(err);
+        }
+        if (verdict === false) {
+          responseBody.pause();
+          settle();
+        } else if (verdict) {
+          responseBody.pause();
+          verdict.then(resume, settle);
+        }
+      };
+      const onEnd = () => {
+        done = true;
+        close();
+        settle();
+      };
+      const onError = (err: unknown) => settle(fail(err, 'body'));
+      // A body torn down without an error (our own close) ends nothing: the answer is incomplete.
+      const onClose = () => settle(fail(new Error('the body was closed'), 'body'));
+      responseBody.on('data', onData);
+      responseBody.on('end', onEnd);
+      responseBody.on('error', onError);
+      responseBody.on('close', onClose);
+    });
+  }
+
   return {
     status: res.statusCode,
     headers: res.headers,
     chunks,
+    read,
     async readAll(limit: number): Promise<Buffer> {
       const parts: Buffer[] = [];
       let size = 0;
@@ -197,12 +250,6 @@ type Phase = 'connect' | 'body';
 
 const ignore = () => undefined;
 
-
-// undici writes an async iterable chunk by chunk (its typings lag its runtime here); one chunk
-// keeps the request in one write, and `content-length` keeps it out of chunked encoding.
-async function* bufferBody(payload: Buffer): AsyncGenerator<Buffer> {
-  yield payload;
-}
 
 
 /** What the interceptor reports about one exchange, so timers can follow it without touching undici internals. */
@@ -375,7 +422,7 @@ function abortedError(cause?: unknown): NodeError {
 
 function hostOf(endpoint: Endpoint): string {
   try {
-    return new URL(endpoint.baseUrl).host;
+    return splitBaseUrl(endpoint.baseUrl).host;
   } catch {
     return 'the node';
   }

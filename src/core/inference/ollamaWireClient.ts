@@ -3,7 +3,8 @@ import { DEFAULT_MAX_LINE_BYTES, LineFramer } from './lineFramer';
 import { NodeError } from './nodeError';
 import { nodeRequest } from './nodeRequest';
 import { finalChunk, fromOllamaToolCall, parseRecord } from './ollamaRecord';
-import type { ChatChunk, ChatRequest, Endpoint, InferenceClient, ToolCall } from './types';
+import { sinkIterable } from '../util/sinkIterable';
+import type { ChatChunk, ChatRequest, ChunkSink, Endpoint, InferenceClient, ToolCall } from './types';
 
 /**
  * Relays a gateway client's Ollama request (`/api/chat` or `/api/generate`) to an Ollama node:
@@ -19,7 +20,11 @@ export class OllamaWireClient implements InferenceClient {
     private readonly dispatcher: Dispatcher,
   ) {}
 
-  async *chat(request: ChatRequest): AsyncGenerator<ChatChunk> {
+  chat(request: ChatRequest): AsyncGenerator<ChatChunk> {
+    return sinkIterable<ChatChunk>(request.signal, CONSUMER_GONE, (sink, signal) => this.stream({ ...request, signal }, sink));
+  }
+
+  async stream(request: ChatRequest, sink: ChunkSink): Promise<void> {
     const wire = request.wire;
     if (wire?.protocol !== 'ollama') throw new Error('OllamaWireClient needs an Ollama wire request');
     const res = await nodeRequest(this.dispatcher, this.endpoint, {
@@ -58,25 +63,24 @@ export class OllamaWireClient implements InferenceClient {
       calls = undefined;
       return chunk;
     };
+    let held: void | Promise<void> = undefined;
     try {
-      for await (const chunk of res.chunks()) {
+      await res.read((chunk) => {
         const region = framer.push(chunk, visit);
         const records = region && take(region);
-        if (records) yield records;
-        if (final) {
-          // Hand the closing record on now, in the same tick as the records before it; the end
-          // of the body is read in the background so the connection goes back to the pool.
-          res.finish();
-          break;
-        }
-      }
+        held = records ? sink(records) : undefined;
+        // Once the closing record is in, the rest of the body is read in the background so the
+        // connection goes back to the pool; the closing record is handed on in this same tick.
+        return final ? false : held;
+      });
+      if (final) res.finish();
       const rest = framer.rest();
       if (!final && rest !== undefined) {
         // A server that does not end its last record with a newline; the client gets one anyway.
         const region = Buffer.from(`${rest}\n`);
         visit(region, 0, region.length - 1);
         const records = take(region);
-        if (records) yield records;
+        if (records) await sink(records);
       }
     } catch (err) {
       // After the final record the answer is whole; a failure while draining only costs the connection.
@@ -85,7 +89,12 @@ export class OllamaWireClient implements InferenceClient {
       res.close();
     }
     if (!final) throw new NodeError('incomplete', 'the answer ended without its final record (done: true)');
+    // The records before the closing one may still be on their way to a slow reader.
+    await held;
     if (final.type === 'done') final.wire = finalBytes;
-    yield final;
+    await sink(final);
   }
 }
+
+/** Made once: an abort reason per request would build a DOMException and its stack every time. */
+const CONSUMER_GONE = new Error('the caller stopped reading the answer');

@@ -93,6 +93,12 @@ export interface Endpoint {
   maxLineBytes?: number;
 }
 
+/**
+ * Takes an answer's chunks as they arrive. Returning a promise holds back the next chunk until it
+ * settles: that is how a slow reader (a gateway client) slows the node down.
+ */
+export type ChunkSink = (chunk: ChatChunk) => void | Promise<void>;
+
 /** One protocol's client (Ollama /api/chat, OpenAI /v1/chat/completions, Harombe 0.3.1 /api/complete). */
 export interface InferenceClient {
   /**
@@ -101,4 +107,10 @@ export interface InferenceClient {
    * cancellation through `signal` is thrown as a `NodeError` of kind `aborted`.
    */
   chat(request: ChatRequest): AsyncIterable<ChatChunk>;
+  /**
+   * The same answer pushed into `sink`, resolving after the final chunk; the same failures reject.
+   * Optional: a client on the gateway's hot path implements it to skip an async iterator per
+   * chunk and layer.
+   */
+  stream?(request: ChatRequest, sink: ChunkSink): Promise<void>;
 }

@@ -172,9 +172,10 @@ export class NodeBreaker implements Disposable {
   /**
    * Runs `fn` through the breaker. Throws `CircuitOpenError` without calling `fn` when the circuit
    * refuses; otherwise returns or throws what `fn` does. `signal` aborts when a half-open trial runs
-   * too long or the breaker is disposed.
+   * too long or the breaker is disposed. A caller that already has a controller for the attempt
+   * passes it, so the breaker aborts that one instead of a second controller linked to it.
    */
-  async execute<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async execute<T>(fn: (signal: AbortSignal) => Promise<T>, controller: AbortController = new AbortController()): Promise<T> {
     if (this.disposed) throw new NodeError('aborted', `node ${this.node} was removed`);
     const state = this.state;
     if (state === 'open') throw new CircuitOpenError(this.node, this.retryAt);
@@ -182,7 +183,6 @@ export class NodeBreaker implements Disposable {
     if (isTrial && this.trial !== undefined) throw new CircuitOpenError(this.node, undefined);
     const token = {};
     if (isTrial) this.trial = token;
-    const controller = new AbortController();
     this.running.add(controller);
     try {
       return await this.policy.execute(async () => {

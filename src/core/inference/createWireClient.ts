@@ -1,0 +1,13 @@
+import type { Dispatcher } from 'undici';
+import { OllamaWireClient } from './ollamaWireClient';
+import type { Endpoint, InferenceClient, InferenceProtocol, WireRequest } from './types';
+
+/**
+ * The client that relays a gateway client's request as it came to a node speaking `nodeProtocol`,
+ * or undefined when that node cannot take it as it is (then the coordinator sends `messages`
+ * through the node's own client and the gateway re-encodes the answer).
+ */
+export function createWireClient(wire: WireRequest, nodeProtocol: InferenceProtocol, endpoint: Endpoint, dispatcher: Dispatcher): InferenceClient | undefined {
+  if (wire.protocol === 'ollama' && nodeProtocol === 'ollama') return new OllamaWireClient(endpoint, dispatcher);
+  return undefined;
+}
