@@ -1,5 +1,6 @@
 import { Ollama } from 'ollama';
 import { OpenAI } from 'openai';
+import { testTokens } from '../security/testTokens';
 
 /** The official npm client that drives the gateway in a case. */
 export type OfficialClient = 'ollama' | 'openai';
@@ -64,7 +65,7 @@ export async function officialClientCall(client: OfficialClient, url: string, ti
       }
     } else {
       // maxRetries 0: the SDK retries 5xx and broken connections by default, which would hide a lost request.
-      const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0, logLevel: 'off', fetch: fetchRecording });
+      const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: testTokens.anyKey, maxRetries: 0, logLevel: 'off', fetch: fetchRecording });
       if (stream) {
         let finishes = 0;
         let usages = 0;

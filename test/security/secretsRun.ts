@@ -1,6 +1,7 @@
 /**
  * `npm run test:secrets`: the issue's "grep every log, output channel and error message produced by
- * the whole test run for the tokens it used: 0 hits", over real processes.
+ * the whole test run for the tokens it used: 0 hits", over real processes. It runs last in
+ * `npm test`, after every suite whose output it greps.
  *
  * 1. Runs the token flows of the CLI as real processes of the bundled dist/cli.js, every stdout and
  *    stderr captured to a file: two `harombe -v start --token-file` workers, clients that send
@@ -10,11 +11,16 @@
  *    captured too.
  * 2. Greps all of that, plus the last `npm run test:integration` (both hosts: code-server.log,
  *    workbench.log, results.json, and everything under user-data/logs, which holds the extension's
- *    "Harombe" output channel), for every token of testTokens.ts. A hit fails the run with the file,
- *    the line and the text around it (the token itself redacted).
+ *    "Harombe" output channel), plus the console output of the last `test:unit`, `test:faults` and
+ *    `test:e2e` (captured by captureOutput.ts: test output, failure messages, what servers under
+ *    test print) and the logs of that e2e run's code-servers, for every token of testTokens.ts.
+ *    Those suites take their tokens from testTokens.ts too. A hit fails the run with the file, the
+ *    line and the text around it (the token itself redacted).
  *
  * It also fails when what it greps cannot have seen the tokens used: a flow that did not send its
  * token, an output channel log that is missing or does not show the integration tests' nodes with
+ * tokens, a captured log that is missing, empty, unfinished, not from the same test run as the
+ * others (finished more than an hour before the newest), or does not show the tests that use
  * tokens. Files that hold tokens on purpose (the token file, the harombe.yaml files) are inputs,
  * kept apart and not grepped. Loopback only.
  */
@@ -22,7 +28,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { FakeOllama } from '../fakes/fakeOllama';
-import { harness } from '../vscode/harness';
+import { harness, type CapturedRun } from '../vscode/harness';
 import { findTokens, redactTokens, testTokens, type TestTokenName } from './testTokens';
 
 const cliPath = path.join(harness.repoRoot, 'dist', 'cli.js');
@@ -51,7 +57,9 @@ async function main(): Promise<number> {
   await exerciseCli(run, problems);
 
   const files = [...listFiles(run.output)];
-  files.push(...integrationLogs(problems));
+  const integration = integrationLogs(problems);
+  files.push(...integration.files);
+  files.push(...capturedLogs(problems, integration.finishedAt));
   const hits = scan(files);
   const bytes = files.reduce((n, f) => n + statSync(f).size, 0);
   console.log(`[secrets] grepped ${files.length} files (${(bytes / 1024).toFixed(0)} KiB) for ${Object.keys(testTokens).length} tokens`);
@@ -251,10 +259,10 @@ class HttpLog {
  * (and plain output channels as exthost<N>/output_logging_<time>/<n>-<name>.log). The workspace
  * (configs with tokens on purpose) and the profile's storage are not logs and are not grepped.
  */
-function integrationLogs(problems: string[]): string[] {
+function integrationLogs(problems: string[]): { files: string[]; finishedAt?: number } {
   if (!existsSync(harness.lastIntegration)) {
     problems.push(`${harness.lastIntegration} is missing: run \`npm run test:integration\` first (the check greps its logs)`);
-    return [];
+    return { files: [] };
   }
   const last = JSON.parse(readFileSync(harness.lastIntegration, 'utf8')) as { finishedAt: string; runDirs: string[] };
   const ageH = (Date.now() - Date.parse(last.finishedAt)) / 3_600_000;
@@ -265,11 +273,7 @@ function integrationLogs(problems: string[]): string[] {
       problems.push(`${dir} (named by ${harness.lastIntegration}) is gone`);
       continue;
     }
-    for (const name of readdirSync(dir)) {
-      const file = path.join(dir, name);
-      if (statSync(file).isFile() && !name.endsWith('.png')) files.push(file);
-    }
-    const logs = listFiles(path.join(dir, 'user-data', 'logs'));
+    const logs = runFolderLogs(dir);
     files.push(...logs);
     const channels = logs.filter((f) => /[/\\]exthost\d*[/\\]/.test(f) && /Harombe\.log$/.test(f));
     if (channels.length === 0) {
@@ -286,6 +290,107 @@ function integrationLogs(problems: string[]): string[] {
       if (!/\[(trace|debug)\]/.test(text)) problems.push(`the Harombe output channel of ${dir} has no trace or debug line: it was not logged at trace level`);
     }
   }
+  return { files, finishedAt: Date.parse(last.finishedAt) };
+}
+
+/** What a code-server run folder holds that was logged or printed: its own files (not screenshots) and user-data/logs. */
+function runFolderLogs(dir: string): string[] {
+  const files = readdirSync(dir)
+    .map((name) => path.join(dir, name))
+    .filter((file) => statSync(file).isFile() && !file.endsWith('.png'));
+  return [...files, ...listFiles(path.join(dir, 'user-data', 'logs'))];
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. The console output of the other suites
+
+/**
+ * The suites whose console output captureOutput.ts keeps, and the tests whose titles must appear
+ * in it: the ones that hand out tokens, so a log without them (a --grep, a crash before they ran)
+ * cannot prove anything. A string is a test title, matched as a whole line of mocha's output; a
+ * pattern may match any line.
+ */
+const capturedSuites: { name: string; script: string; mustShow: (string | RegExp)[] }[] = [
+  {
+    name: 'unit',
+    script: 'test:unit',
+    mustShow: [
+      'requires the bearer token when one is set, except on /health',
+      'accepts exactly the token, with the scheme in any case',
+      'registers enabled config nodes only, with their token (auth, else auth_token), endpoint and timeouts',
+      'lists /v1/models with the bearer token',
+      'sends the bearer token; a wrong one → auth',
+      'sends the bearer token; without it the node answers 401 → auth',
+      'turns a missing or wrong token into auth, without the token in the message',
+      'requires the API key when a token is set',
+      'answers 401 without detail to a missing, wrong or malformed token on every route but /health, and forwards nothing',
+      'takes the token from --token-file over $HAROMBE_AUTH_TOKEN over server.auth_token, and never logs it',
+      'a coordinator whose nodes carry tokens: chat, a dead node, health sweeps',
+    ],
+  },
+  // The official openai client sends testTokens.anyKey through the gateway to the nodes.
+  { name: 'faults', script: 'test:faults', mustShow: [/\] → gateway, openai client$/] },
+  // No e2e test uses a token yet; the log still has to be there, finished and from this test run.
+  { name: 'e2e', script: 'test:e2e', mustShow: [] },
+];
+
+/** A captured run that finished this long before the newest one grepped is from another test run. */
+const sameRunWindowMs = 3_600_000;
+
+/**
+ * The logs of the last `test:unit`, `test:faults` and `test:e2e` (and the code-server folders of
+ * that e2e run), checked for being complete, recent and showing the tests that use tokens.
+ */
+function capturedLogs(problems: string[], integrationFinishedAt: number | undefined): string[] {
+  const files: string[] = [];
+  const finished: { what: string; at: number; script: string }[] = integrationFinishedAt === undefined ? [] : [{ what: 'the last integration run', at: integrationFinishedAt, script: 'test:integration' }];
+  for (const suite of capturedSuites) {
+    const log = path.join(harness.capturedOutput, `${suite.name}.log`);
+    const recordFile = path.join(harness.capturedOutput, `${suite.name}.json`);
+    const again = `run \`npm run ${suite.script}\` (the check greps its output)`;
+    if (!existsSync(log) || !existsSync(recordFile)) {
+      problems.push(`${log} is missing: ${again}`);
+      continue;
+    }
+    files.push(log);
+    const record = JSON.parse(readFileSync(recordFile, 'utf8')) as CapturedRun;
+    const size = statSync(log).size;
+    const ended = record.finishedAt ? `finished ${record.finishedAt}, ${record.signal ? `killed by ${record.signal}` : `exit ${record.exitCode}`}` : 'not finished';
+    console.log(`[secrets] ${suite.name} output: ${path.relative(harness.repoRoot, log)} (${size < 1024 ? `${size} B` : `${(size / 1024).toFixed(0)} KiB`}, ${ended})`);
+    if (!record.finishedAt) {
+      problems.push(`${log} is from a run that never finished (interrupted, or still running): ${again}`);
+      continue;
+    }
+    finished.push({ what: log, at: Date.parse(record.finishedAt), script: suite.script });
+    if (size === 0) {
+      problems.push(`${log} is empty, so the grep saw nothing: ${again}`);
+      continue;
+    }
+    const lines = readFileSync(log, 'utf8').split('\n');
+    if (!lines.some((l) => /^\s*\d+ passing\b/.test(l))) problems.push(`${log} has no mocha summary ("N passing"): the run did not get to the end, so the grep saw only part of it: ${again}`);
+    const titles = new Set(lines.map((l) => l.replace(/^\s*(?:[✔✓√]|\d+\))\s+/, '').replace(/\s+\(\d+ms\)$/, '').trim()));
+    const unseen = suite.mustShow.filter((needed) =>
+      typeof needed === 'string' ? !titles.has(needed) : !lines.some((l) => needed.test(l.trimEnd().replace(/\s+\(\d+ms\)$/, ''))),
+    );
+    if (unseen.length > 0) problems.push(`${log} does not show ${unseen.length} of the tests that use test tokens (--grep, renamed?): ${unseen.map((t) => JSON.stringify(String(t))).join(', ')}: ${again}`);
+    if (suite.name === 'e2e') files.push(...e2eRunFolderLogs(Date.parse(record.startedAt), Date.parse(record.finishedAt)));
+  }
+  const newest = Math.max(...finished.map((f) => f.at));
+  for (const f of finished) {
+    if (newest - f.at > sameRunWindowMs) problems.push(`${f.what} is stale: it finished ${((newest - f.at) / 3_600_000).toFixed(1)} h before the newest run grepped, so it is not from the same test run: run \`npm run ${f.script}\` again (\`npm test\` runs them all)`);
+  }
+  return files;
+}
+
+/** The code-server folders (prepareRun's `e2e-<ISO time>-<pid>`) that the e2e run of startedAt..finishedAt made, and kept. */
+function e2eRunFolderLogs(startedAt: number, finishedAt: number): string[] {
+  const dirs = readdirSync(harness.runs).filter((name) => {
+    const m = /^e2e-(\d{4}-\d\d-\d\dT\d\d)-(\d\d)-(\d\d)-(\d{3})Z-/.exec(name);
+    const at = m ? Date.parse(`${m[1]}:${m[2]}:${m[3]}.${m[4]}Z`) : NaN;
+    return at >= startedAt && at <= finishedAt;
+  });
+  const files = dirs.flatMap((name) => runFolderLogs(path.join(harness.runs, name)));
+  console.log(`[secrets] e2e code-server folders: ${dirs.length} of that run (${files.length} files; prepareRun keeps the last 5)`);
   return files;
 }
 

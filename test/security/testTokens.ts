@@ -2,7 +2,8 @@
  * The bearer tokens the test run hands to workers, gateways and nodes. Each one is distinctive (a
  * fixed prefix and 16 random hex digits), so that finding one in a log, an output channel or an
  * error message can only mean it leaked: `npm run test:secrets` greps the whole run for them.
- * A flow that needs a token takes it from here; a token made up elsewhere is not looked for.
+ * A flow or test that needs a token takes it from here (the unit, fault and e2e tests too, whose
+ * console output the check also greps); a token made up elsewhere is not looked for.
  */
 export const testTokens = {
   /** `harombe start --token-file`: what the worker requires. */
@@ -21,6 +22,19 @@ export const testTokens = {
   dead: 'hrmbtest-dead-0d4a7f2c9e61b853',
   /** `auth:` of a node in an untrusted workspace's harombe.yaml, which must never be read. */
   restricted: 'hrmbtest-restricted-5e0c9b72a4d18f36',
+  /** The API key of an OpenAI-compatible node or fake (`auth:` of a `kind: openai` node, the `openai` client's `apiKey`). */
+  apiKey: 'hrmbtest-apikey-bef8f69d0086c33c',
+  /**
+   * The `apiKey` the `openai` client insists on, sent to servers that check none (the gateway
+   * without `--token`, the fakes): no secret there, but a server that logs it would log a real one.
+   */
+  anyKey: 'hrmbtest-anykey-b1a30a31270900b3',
+  /** Written in a harombe.yaml under test: `server.auth_token`, a node's `auth_token`, a malformed `auth:`. */
+  config: 'hrmbtest-config-1a588ea3c37ec410',
+  /** `$HAROMBE_AUTH_TOKEN` of a worker under test. */
+  env: 'hrmbtest-env-b57878c0282d5421',
+  /** A node's new `auth:` after a config change, which makes the registry start the node over. */
+  rotated: 'hrmbtest-rotated-4085a71051d87835',
 } as const;
 
 export type TestTokenName = keyof typeof testTokens;

@@ -11,6 +11,20 @@ export interface HarnessManifest {
   chromium: string;
 }
 
+/**
+ * Written by test/security/captureOutput.ts beside each captured log, as <name>.json, so that the
+ * secrets check can tell a finished run from an interrupted one and how old each log is.
+ */
+export interface CapturedRun {
+  name: string;
+  command: string[];
+  startedAt: string;
+  /** Unset while the command runs, and forever when the wrapper itself was killed. */
+  finishedAt?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+}
+
 const repoRoot = path.resolve(__dirname, '../..');
 const root = path.join(repoRoot, '.vscode-test');
 
@@ -23,6 +37,8 @@ export const harness = {
   screenshots: path.join(root, 'screenshots'),
   /** Written by runIntegration.ts: the run folders of the last integration run, for test/security's check. */
   lastIntegration: path.join(root, 'last-integration.json'),
+  /** The console output of `test:unit`, `test:faults` and `test:e2e` (<name>.log, <name>.json), for the same check. */
+  capturedOutput: path.join(root, 'runs', 'output'),
   integrationTestsEntry: path.join(repoRoot, 'out', 'test', 'integration', 'index.js'),
   extensionBundle: path.join(repoRoot, 'dist', 'extension.js'),
 

@@ -3,6 +3,7 @@ import { Ollama } from 'ollama';
 import { OpenAI } from 'openai';
 import { FakeOllama } from '../../fakes/fakeOllama';
 import { fakeReply } from '../../fakes/fakeReply';
+import { testTokens } from '../../security/testTokens';
 
 const MODEL = 'qwen2.5:7b';
 const messages = [{ role: 'user', content: 'What is the capital of France?' }];
@@ -110,9 +111,9 @@ describe('FakeOllama with the official ollama client', () => {
   });
 
   it('requires the bearer token when one is set', async () => {
-    fake.setOptions({ token: 'tkn' });
+    fake.setOptions({ token: testTokens.node });
     await assert.rejects(ollama.list(), (err: Error & { status_code?: number }) => err.status_code === 401);
-    const authed = new Ollama({ host: fake.url, headers: { Authorization: 'Bearer tkn' } });
+    const authed = new Ollama({ host: fake.url, headers: { Authorization: `Bearer ${testTokens.node}` } });
     assert.equal((await authed.chat({ model: MODEL, messages })).done, true);
   });
 
@@ -134,7 +135,7 @@ describe('FakeOllama with the official openai client (Ollama\'s /v1 routes)', ()
 
   beforeEach(async () => {
     fake = await FakeOllama.start();
-    openai = new OpenAI({ baseURL: `${fake.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    openai = new OpenAI({ baseURL: `${fake.url}/v1`, apiKey: testTokens.anyKey, maxRetries: 0 });
   });
 
   afterEach(() => fake.stop());
@@ -197,7 +198,7 @@ describe('FakeOllama as a worker of ours, and its fault machinery', () => {
   afterEach(() => fake.stop());
 
   it('answers /health like `harombe start`, with the in-flight count, and without a token', async () => {
-    fake = await FakeOllama.start({ token: 't', chunkDelayMs: 30, worker: { model: MODEL, tier: 2, nodeId: 'n1' } });
+    fake = await FakeOllama.start({ token: testTokens.node, chunkDelayMs: 30, worker: { model: MODEL, tier: 2, nodeId: 'n1' } });
     const health = async () => (await (await fetch(`${fake.url}/health`)).json()) as Record<string, unknown>;
     assert.deepEqual(await health(), {
       status: 'ok',
@@ -211,7 +212,7 @@ describe('FakeOllama as a worker of ours, and its fault machinery', () => {
       hardware: null,
       apis: ['ollama', 'openai', 'complete'],
     });
-    const ollama = new Ollama({ host: fake.url, headers: { Authorization: 'Bearer t' } });
+    const ollama = new Ollama({ host: fake.url, headers: { Authorization: `Bearer ${testTokens.node}` } });
     const stream = await ollama.chat({ model: MODEL, messages, stream: true });
     const iterator = stream[Symbol.asyncIterator]();
     await iterator.next();

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { OpenAI } from 'openai';
 import { FakeOpenAI } from '../../fakes/fakeOpenAI';
 import { fakeReply } from '../../fakes/fakeReply';
+import { testTokens } from '../../security/testTokens';
 
 const MODEL = 'qwen2.5-coder-7b-instruct';
 const messages = [{ role: 'user' as const, content: 'Write a haiku' }];
@@ -18,7 +19,7 @@ describe('FakeOpenAI with the official openai client', () => {
 
   beforeEach(async () => {
     fake = await FakeOpenAI.start({ models: [MODEL] });
-    openai = new OpenAI({ baseURL: `${fake.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    openai = new OpenAI({ baseURL: `${fake.url}/v1`, apiKey: testTokens.anyKey, maxRetries: 0 });
   });
 
   afterEach(() => fake.stop());
@@ -85,9 +86,9 @@ describe('FakeOpenAI with the official openai client', () => {
   });
 
   it('requires the API key when a token is set', async () => {
-    fake.setOptions({ token: 'sk-right' });
+    fake.setOptions({ token: testTokens.apiKey });
     await assert.rejects(openai.chat.completions.create({ model: MODEL, messages }), (err: Error & { status?: number }) => err.status === 401);
-    const authed = new OpenAI({ baseURL: `${fake.url}/v1`, apiKey: 'sk-right', maxRetries: 0 });
+    const authed = new OpenAI({ baseURL: `${fake.url}/v1`, apiKey: testTokens.apiKey, maxRetries: 0 });
     assert.ok((await authed.chat.completions.create({ model: MODEL, messages })).choices[0]?.message.content);
   });
 
@@ -158,7 +159,7 @@ describe('FakeOpenAI faults as the official openai client sees them', () => {
   beforeEach(async () => {
     fake = await FakeOpenAI.start({ models: [MODEL], reply });
     // logLevel off: the SDK logs every event it cannot parse before it throws.
-    openai = new OpenAI({ baseURL: `${fake.url}/v1`, apiKey: 'x', maxRetries: 0, logLevel: 'off' });
+    openai = new OpenAI({ baseURL: `${fake.url}/v1`, apiKey: testTokens.anyKey, maxRetries: 0, logLevel: 'off' });
   });
 
   afterEach(() => fake.stop());

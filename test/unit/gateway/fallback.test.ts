@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { fakeReply } from '../../fakes/fakeReply';
+import { testTokens } from '../../security/testTokens';
 import { startGateway, type GatewayHarness } from './gatewayHarness';
 
 const prompt = 'tell me about failover';
@@ -55,7 +56,7 @@ describe('gateway: failover while streaming', function () {
     assert.equal(text, answerOf('qwen2.5:32b'));
     assert.equal(dones, 1);
 
-    const openai = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    const openai = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: testTokens.anyKey, maxRetries: 0 });
     text = '';
     let finishes = 0;
     for await (const chunk of await openai.chat.completions.create({ model: 'harombe:tier2', messages: [{ role: 'user', content: prompt }], stream: true })) {
@@ -84,7 +85,7 @@ describe('gateway: failover while streaming', function () {
     const shown = records.map((r) => r.message?.content ?? '').join('');
     assert.ok(shown.length > 0 && answerOf('qwen2.5:32b').startsWith(shown), 'what was shown is the first node\'s text only');
 
-    const openai = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    const openai = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: testTokens.anyKey, maxRetries: 0 });
     await h.cluster.node('dying').setFault({ type: 'die_mid_stream', afterChunks: 4 });
     await assert.rejects(async () => {
       for await (const _ of await openai.chat.completions.create({ model: 'harombe:tier2', messages: [{ role: 'user', content: prompt }], stream: true })) void _;

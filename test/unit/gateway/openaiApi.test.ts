@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import OpenAI from 'openai';
 import { fakeReply } from '../../fakes/fakeReply';
+import { testTokens } from '../../security/testTokens';
 import { startGateway, type GatewayHarness } from './gatewayHarness';
 
 const expected = (model: string, prompt: string) => fakeReply(undefined, [{ role: 'user', content: prompt }], model);
@@ -17,7 +18,7 @@ describe('gateway: OpenAI API with the official openai client', function () {
       { name: 'workstation', tier: 1, flavour: 'openai' },
       { name: 'server', tier: 2 },
     ]);
-    openai = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    openai = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: testTokens.anyKey, maxRetries: 0 });
   });
   afterEach(async () => {
     await h?.stop();

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { isLoopbackHost } from '../../../src/core/gateway/requestGuard';
+import { testTokens } from '../../security/testTokens';
 import { startGateway, type GatewayHarness } from './gatewayHarness';
 import { rawRequest } from './httpRequest';
 
@@ -49,12 +50,12 @@ describe('gateway: Host, Origin and token guard', function () {
   });
 
   it('requires the bearer token when one is set, except on /health', async () => {
-    h = await startGateway([{ name: 'a', tier: 0 }], {}, { token: 's3cret' });
+    h = await startGateway([{ name: 'a', tier: 0 }], {}, { token: testTokens.gateway });
     const none = await rawRequest(h.url, { path: '/v1/models' });
     assert.equal(none.status, 401);
     assert.equal((JSON.parse(none.body) as { error: { code: string } }).error.code, 'invalid_api_key');
-    assert.equal((await rawRequest(h.url, { path: '/v1/models', headers: { Authorization: 'Bearer wrong' } })).status, 401);
-    assert.equal((await rawRequest(h.url, { path: '/v1/models', headers: { Authorization: 'Bearer s3cret' } })).status, 200);
+    assert.equal((await rawRequest(h.url, { path: '/v1/models', headers: { Authorization: `Bearer ${testTokens.wrong}` } })).status, 401);
+    assert.equal((await rawRequest(h.url, { path: '/v1/models', headers: { Authorization: `Bearer ${testTokens.gateway}` } })).status, 200);
     assert.equal((await rawRequest(h.url, { path: '/health' })).status, 200);
   });
 });

@@ -5,6 +5,7 @@ import type { ChatRequest } from '../../../src/core/inference/types';
 import { FakeOllama } from '../../fakes/fakeOllama';
 import { FakePythonWorker } from '../../fakes/fakePythonWorker';
 import { fakeReply } from '../../fakes/fakeReply';
+import { testTokens } from '../../security/testTokens';
 import { collect, endpointFor, expectNodeError } from './clientHarness';
 
 const MODEL = 'qwen2.5:7b';
@@ -106,10 +107,10 @@ describe('CompleteClient', () => {
   });
 
   it('sends the bearer token; a wrong one → auth', async () => {
-    worker.setOptions({ token: 't0k' });
-    assert.ok((await collect(client({ token: 't0k' }).chat(hello))).done);
-    assert.equal(worker.requests.at(-1)?.headers.authorization, 'Bearer t0k');
-    const err = await expectNodeError(client({ token: 'nope' }).chat(hello), 'auth');
+    worker.setOptions({ token: testTokens.worker });
+    assert.ok((await collect(client({ token: testTokens.worker }).chat(hello))).done);
+    assert.equal(worker.requests.at(-1)?.headers.authorization, `Bearer ${testTokens.worker}`);
+    const err = await expectNodeError(client({ token: testTokens.wrong }).chat(hello), 'auth');
     assert.match(err.message, /Invalid or missing token/);
   });
 

@@ -4,6 +4,7 @@ import { OllamaClient } from '../../../src/core/inference/ollamaClient';
 import type { ChatRequest } from '../../../src/core/inference/types';
 import { FakeOllama } from '../../fakes/fakeOllama';
 import { fakeReply } from '../../fakes/fakeReply';
+import { testTokens } from '../../security/testTokens';
 import { collect, endpointFor, expectNodeError, STALL_MS, timed } from './clientHarness';
 
 const MODEL = 'qwen2.5:7b';
@@ -116,8 +117,8 @@ describe('OllamaClient', () => {
 
   it('sends the bearer token, and reuses one keep-alive connection for consecutive answers', async () => {
     await fake.stop();
-    fake = await FakeOllama.start({ token: 's3cret' });
-    const c = client({ token: 's3cret' });
+    fake = await FakeOllama.start({ token: testTokens.node });
+    const c = client({ token: testTokens.node });
     await collect(c.chat(hello));
     // undici checks an idle socket on the next turn of the event loop before reusing it.
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -125,17 +126,17 @@ describe('OllamaClient', () => {
     await collect(c.chat(hello));
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(fake.requests.length, 2);
-    for (const r of fake.requests) assert.equal(r.headers.authorization, 'Bearer s3cret');
+    for (const r of fake.requests) assert.equal(r.headers.authorization, `Bearer ${testTokens.node}`);
     assert.equal(fake.openConnections, 1, 'the second answer reused the first one\'s socket');
   });
 
   it('turns a missing or wrong token into auth, without the token in the message', async () => {
     await fake.stop();
-    fake = await FakeOllama.start({ token: 's3cret' });
+    fake = await FakeOllama.start({ token: testTokens.node });
     const missing = await expectNodeError(client().chat(hello), 'auth');
     assert.equal(missing.details.status, 401);
-    const wrong = await expectNodeError(client({ token: 'not-the-one' }).chat(hello), 'auth');
-    assert.ok(!wrong.message.includes('not-the-one'));
+    const wrong = await expectNodeError(client({ token: testTokens.wrong }).chat(hello), 'auth');
+    assert.ok(!wrong.message.includes(testTokens.wrong));
     assert.equal(wrong.countsAgainstNode, true);
   });
 

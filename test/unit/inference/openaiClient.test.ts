@@ -7,6 +7,7 @@ import type { ChatRequest } from '../../../src/core/inference/types';
 import { FakeOllama } from '../../fakes/fakeOllama';
 import { FakeOpenAI } from '../../fakes/fakeOpenAI';
 import { fakeReply } from '../../fakes/fakeReply';
+import { testTokens } from '../../security/testTokens';
 import { collect, endpointFor, expectNodeError, STALL_MS, timed } from './clientHarness';
 
 const MODEL = 'qwen2.5:7b';
@@ -142,9 +143,9 @@ describe('OpenAIClient', () => {
   });
 
   it('sends the bearer token; without it the node answers 401 → auth', async () => {
-    fake.setOptions({ token: 'tok-123' });
-    assert.ok((await collect(client({ token: 'tok-123' }).chat(hello))).done);
-    assert.equal(fake.requests.at(-1)?.headers.authorization, 'Bearer tok-123');
+    fake.setOptions({ token: testTokens.apiKey });
+    assert.ok((await collect(client({ token: testTokens.apiKey }).chat(hello))).done);
+    assert.equal(fake.requests.at(-1)?.headers.authorization, `Bearer ${testTokens.apiKey}`);
     const err = await expectNodeError(client().chat(hello), 'auth');
     assert.equal(err.details.status, 401);
     assert.match(err.message, /Invalid API Key/);

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { NodeConfig } from '../../../src/core/config/schema';
 import { HealthProber } from '../../../src/core/nodes/healthProber';
 import { NodeRegistry } from '../../../src/core/nodes/nodeRegistry';
+import { testTokens } from '../../security/testTokens';
 import { json, refusedPort, startStub, type StubRoutes, type StubServer } from './stubServer';
 
 const BREAKER = { failure_threshold: 5, timeout: 60, success_threshold: 2, half_open_timeout: 30 };
@@ -74,7 +75,7 @@ describe('HealthProber', () => {
 
     it('reads our worker\'s full /health: Ollama proxy, load, models, identity, hardware; sends the bearer token', async () => {
       const s = await serve({ '/health': json(200, OUR_WORKER_HEALTH) });
-      configure({ name: 'w', port: s.port, model: 'qwen2.5:14b', auth: 's3cret' });
+      configure({ name: 'w', port: s.port, model: 'qwen2.5:14b', auth: testTokens.worker });
       const r = await prober.probe('w');
       assert.equal(r.state, 'available');
       assert.equal(r.api, 'ollama');
@@ -85,7 +86,7 @@ describe('HealthProber', () => {
       assert.equal(n?.version, '0.1.0');
       assert.deepEqual(n?.models, ['qwen2.5:14b', 'llama3.2:latest']);
       assert.deepEqual(n?.hardware, { cpu: 'AMD Ryzen 9', cores: 16, ramGb: 64, gpu: 'RTX 4090', vramGb: 24 });
-      assert.equal(s.requests[0]?.headers.authorization, 'Bearer s3cret');
+      assert.equal(s.requests[0]?.headers.authorization, `Bearer ${testTokens.worker}`);
     });
 
     it('sends no Authorization header without a token', async () => {
@@ -186,12 +187,12 @@ describe('HealthProber', () => {
   describe('openai-compatible servers', () => {
     const models = json(200, { object: 'list', data: [{ id: 'qwen2.5:7b', object: 'model', owned_by: 'me' }, { id: 'gpt-oss-20b', object: 'model' }] });
     const withToken: StubRoutes = {
-      '/v1/models': (req, res) => (req.headers.authorization === 'Bearer sk-local' ? models(req, res) : json(401, { error: { message: 'bad key' } })(req, res)),
+      '/v1/models': (req, res) => (req.headers.authorization === `Bearer ${testTokens.apiKey}` ? models(req, res) : json(401, { error: { message: 'bad key' } })(req, res)),
     };
 
     it('lists /v1/models with the bearer token', async () => {
       const s = await serve(withToken);
-      configure({ name: 'p', port: s.port, kind: 'openai', auth_token: 'sk-local' });
+      configure({ name: 'p', port: s.port, kind: 'openai', auth_token: testTokens.apiKey });
       const r = await prober.probe('p');
       assert.equal(r.state, 'available');
       assert.deepEqual(registry.get('p')?.models, ['qwen2.5:7b', 'gpt-oss-20b']);
@@ -199,7 +200,7 @@ describe('HealthProber', () => {
 
     it('is unavailable with a rejected token, and degraded without the model', async () => {
       const s = await serve(withToken);
-      configure({ name: 'bad', port: s.port, kind: 'openai', auth: 'wrong' }, { name: 'nomodel', port: s.port, kind: 'openai', auth: 'sk-local', model: 'llama-3-70b' });
+      configure({ name: 'bad', port: s.port, kind: 'openai', auth: testTokens.wrong }, { name: 'nomodel', port: s.port, kind: 'openai', auth: testTokens.apiKey, model: 'llama-3-70b' });
       const [bad, nomodel] = await prober.sweep();
       assert.equal(bad?.state, 'unavailable');
       assert.equal(bad?.reason, 'HTTP 401: token missing or rejected');

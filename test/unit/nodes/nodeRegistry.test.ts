@@ -6,6 +6,7 @@ import { NodeError } from '../../../src/core/inference/nodeError';
 import type { NodeInfo } from '../../../src/core/nodes/nodeInfo';
 import { NodeRegistry } from '../../../src/core/nodes/nodeRegistry';
 import type { ProbeResult } from '../../../src/core/nodes/probeResult';
+import { testTokens } from '../../security/testTokens';
 import { startStub, json } from './stubServer';
 
 const BREAKER = { failure_threshold: 2, timeout: 60, success_threshold: 2, half_open_timeout: 30 };
@@ -41,8 +42,8 @@ describe('NodeRegistry', () => {
   it('registers enabled config nodes only, with their token (auth, else auth_token), endpoint and timeouts', () => {
     registry.setConfigNodes(
       [
-        node({ name: 'laptop', host: 'localhost', auth: 'tok-a', auth_token: 'ignored' }),
-        node({ name: 'server', host: '192.168.1.200', tier: 2, auth_token: 'tok-b' }),
+        node({ name: 'laptop', host: 'localhost', auth: testTokens.node, auth_token: testTokens.wrong }),
+        node({ name: 'server', host: '192.168.1.200', tier: 2, auth_token: testTokens.config }),
         node({ name: 'v6', host: 'fe80::1', port: 11434, kind: 'ollama' }),
         node({ name: 'off', enabled: false }),
       ],
@@ -53,8 +54,8 @@ describe('NodeRegistry', () => {
       ['laptop', 'server', 'v6'],
     );
     assert.equal(registry.get('off'), undefined);
-    assert.deepEqual(registry.endpoint('laptop'), { baseUrl: 'http://localhost:8000', token: 'tok-a', ...TIMEOUTS });
-    assert.equal(registry.endpoint('server').token, 'tok-b');
+    assert.deepEqual(registry.endpoint('laptop'), { baseUrl: 'http://localhost:8000', token: testTokens.node, ...TIMEOUTS });
+    assert.equal(registry.endpoint('server').token, testTokens.config);
     assert.equal(registry.endpoint('v6').baseUrl, 'http://[fe80::1]:11434');
     assert.equal(registry.endpoint('v6').token, undefined);
     const laptop = registry.get('laptop') as NodeInfo;
@@ -66,7 +67,7 @@ describe('NodeRegistry', () => {
   });
 
   it('reconciles: unchanged nodes keep state, latency, breaker and pool; changed address or token starts over; gone nodes leave', () => {
-    registry.setConfigNodes([node({ name: 'a' }), node({ name: 'b', host: '10.0.0.2' }), node({ name: 'c', host: '10.0.0.3', auth: 'x' })], TIMEOUTS);
+    registry.setConfigNodes([node({ name: 'a' }), node({ name: 'b', host: '10.0.0.2' }), node({ name: 'c', host: '10.0.0.3', auth: testTokens.node })], TIMEOUTS);
     for (const n of ['a', 'b', 'c']) probe(registry, n, { latencyMs: 40, state: 'degraded', reason: 'slow', models: ['m'] });
     const breakerA = registry.breaker('a');
     const poolA = registry.dispatcher('a');
@@ -78,7 +79,7 @@ describe('NodeRegistry', () => {
       [
         node({ name: 'a', model: 'qwen2.5:14b', tier: 1, max_parallel: 8 }), // same identity, other model/tier
         node({ name: 'b', host: '10.0.0.22' }), // moved
-        node({ name: 'c', host: '10.0.0.3', auth: 'y' }), // new token
+        node({ name: 'c', host: '10.0.0.3', auth: testTokens.rotated }), // new token
         node({ name: 'd', host: '10.0.0.4' }), // new
       ],
       TIMEOUTS,
@@ -99,7 +100,7 @@ describe('NodeRegistry', () => {
     assert.equal(b.latencyMs, undefined);
     assert.deepEqual(b.models, []);
     assert.notEqual(registry.breaker('c'), breakerC);
-    assert.equal(registry.endpoint('c').token, 'y');
+    assert.equal(registry.endpoint('c').token, testTokens.rotated);
 
     // The replaced breakers are disposed: they refuse work.
     assert.equal(breakerB.canAttempt(), false);

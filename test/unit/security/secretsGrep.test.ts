@@ -6,10 +6,11 @@ import { Conversation } from '../../../src/core/conversation';
 import { Coordinator } from '../../../src/core/coordinator';
 import type { Logger } from '../../../src/core/util/logger';
 import { startFakeCluster, type FakeCluster } from '../../fakes/fakeCluster';
+import { testTokens } from '../../security/testTokens';
 
-const NODE_TOKEN = 'node-tok-5be91c2a7f04d3e8';
-const DEAD_TOKEN = 'dead-tok-0a9c7e31b2f4d6c5';
-const CONFIG_TOKEN = 'cfg-tok-7d2e4b9a1c3f5e60';
+const NODE_TOKEN = testTokens.node;
+const DEAD_TOKEN = testTokens.dead;
+const CONFIG_TOKEN = testTokens.config;
 const ALL = [NODE_TOKEN, DEAD_TOKEN, CONFIG_TOKEN];
 
 /** A logger that keeps every line, with its arguments rendered as a real log channel would. */

@@ -18,6 +18,13 @@ describe('testTokens: finding the test run\'s tokens in text', () => {
     assert.deepEqual(findTokens(`hrmbtest-worker-6f3a… ${testTokens.dead.slice(-6)} Bearer <token>`), []);
   });
 
+  it('every token is hrmbtest-<its name>-<16 hex digits>, and shares no findable piece with another', () => {
+    for (const [name, token] of Object.entries(testTokens)) {
+      assert.match(token, new RegExp(`^hrmbtest-${name.toLowerCase()}-[0-9a-f]{16}$`));
+      assert.deepEqual(findTokens(token).map((h) => h.name), [name]);
+    }
+  });
+
   it('redacts what it finds, so a report never repeats a secret', () => {
     const text = `a ${testTokens.wrong} b ${testTokens.rejected.slice(-11)} c`;
     assert.equal(redactTokens(text), 'a <token:wrong> b <token:rejected> c');

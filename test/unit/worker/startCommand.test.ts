@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MdnsBrowser } from '../../../src/core/nodes/mdnsBrowser';
 import type { DiscoveredWorker } from '../../../src/core/nodes/mdnsBrowser';
+import { testTokens } from '../../security/testTokens';
 
 /** `harombe start` as a real process: flags, config, exit codes, signals, what it logs. */
 
@@ -203,10 +204,10 @@ describe('harombe start (process)', function () {
   });
 
   it('takes the token from --token-file over $HAROMBE_AUTH_TOKEN over server.auth_token, and never logs it', async () => {
-    const fileToken = 'file-token-6f1c2b9e';
-    const envToken = 'env-token-3a7d55e0';
-    const configToken = 'config-token-9b2e4471';
-    const wrongToken = 'wrong-token-0c8a1d33';
+    const fileToken = testTokens.worker;
+    const envToken = testTokens.env;
+    const configToken = testTokens.config;
+    const wrongToken = testTokens.wrong;
     writeFileSync(join(dir, 'token'), fileToken + '\n');
     chmodSync(join(dir, 'token'), 0o600);
     writeFileSync(join(dir, 'harombe.yaml'), `server:\n  auth_token: ${configToken}\n`);

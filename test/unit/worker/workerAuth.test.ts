@@ -1,15 +1,16 @@
 import { strict as assert } from 'node:assert';
 import { BearerAuth } from '../../../src/node/workerAuth';
+import { testTokens } from '../../security/testTokens';
 
 describe('BearerAuth', () => {
-  const token = 's3cret-token-value';
+  const token = testTokens.worker;
 
   it('lets everything through when no token is set', () => {
     for (const t of [undefined, '']) {
       const auth = new BearerAuth(t);
       assert.equal(auth.enabled, false);
       assert.equal(auth.check(undefined), true);
-      assert.equal(auth.check('Bearer anything'), true);
+      assert.equal(auth.check(`Bearer ${testTokens.wrong}`), true);
     }
   });
 
@@ -42,7 +43,7 @@ describe('BearerAuth', () => {
 
   it('rejects a repeated Authorization header even when one of them is right', () => {
     const auth = new BearerAuth(token);
-    assert.equal(auth.check([`Bearer ${token}`, 'Bearer other']), false);
+    assert.equal(auth.check([`Bearer ${token}`, `Bearer ${testTokens.wrong}`]), false);
     assert.equal(auth.check([`Bearer ${token}`]), false);
   });
 });

@@ -5,11 +5,13 @@ import { createStderrLogger } from '../../../src/cli/stderrLogger';
 import { WorkerServer } from '../../../src/node/workerServer';
 import type { WorkerServerOptions } from '../../../src/node/workerServer';
 import { FakeOllama } from '../../fakes/fakeOllama';
+import { testTokens } from '../../security/testTokens';
 
 /** The worker behind `harombe start`, in process, against the fake Ollama; every log line captured. */
 
-const TOKEN = 'worker-token-7d3f9a1c5e';
-const WRONG = 'worker-token-7d3f9a1c5f';
+const TOKEN: string = testTokens.worker;
+// One character off TOKEN.
+const WRONG = `${TOKEN.slice(0, -1)}x`;
 const MODEL = 'qwen2.5:14b';
 const HARDWARE = { cpu: 'Test CPU 9000', cores: 8, ramGb: 31.3, gpu: 'Test GPU', vramGb: 24 };
 
