@@ -259,6 +259,7 @@ export class Coordinator implements Disposable {
         let firstTokenAt: number | undefined;
         let streamed = false;
         let final: (ChatChunk & { type: 'done' }) | undefined;
+        const nodeTier = candidate.tier;
         const endpoint = this.registry.endpoint(node.name);
         const dispatcher = this.registry.dispatcher(node.name);
         const protocol = this.registry.protocol(node.name);
@@ -282,13 +283,40 @@ export class Coordinator implements Disposable {
                 firstTokenAt ??= this.clock.now();
                 streamed = true;
                 return sink({ type: 'tool_calls', calls: chunk.calls });
-              case 'done':
+              case 'done': {
+                // Told as soon as the final record is in, not after the breaker's bookkeeping
+                // unwinds: the answer is whole, and the client's last byte goes out sooner. The
+                // node is no longer busy with it either: a next turn sent at once must see that.
                 final = chunk;
-                return;
+                release();
+                const end = this.clock.now();
+                const ttftMs = (firstTokenAt ?? end) - attemptStart;
+                const totalMs = end - attemptStart;
+                this.metrics.recordNodeSuccess(node.name, { ttftMs, totalMs, completionTokens: chunk.completionTokens, generationMs: chunk.evalMs, at: end });
+                const genMs = chunk.evalMs ?? Math.max(1, totalMs - ttftMs);
+                return sink({
+                  type: 'done',
+                  node: node.name,
+                  tier: nodeTier,
+                  model: request.model ?? node.model,
+                  doneReason: chunk.doneReason,
+                  timing: { ttftMs: (firstTokenAt ?? end) - started, totalMs: end - started, fallbacks },
+                  tokens: {
+                    prompt: chunk.promptTokens,
+                    completion: chunk.completionTokens,
+                    perSecond: chunk.completionTokens ? (chunk.completionTokens * 1000) / genMs : undefined,
+                  },
+                  ...(chunk.wire && { wire: chunk.wire }),
+                });
+              }
             }
           });
           if (!final) throw new NodeError('incomplete', 'the answer ended without its final record');
+          return;
         } catch (err) {
+          // The client already has the whole answer; a failure after it (the node's connection
+          // while draining, a breaker trial's timer) is the breaker's business only.
+          if (final) return;
           if (request.signal?.aborted) {
             await sink({ type: 'error', code: 'cancelled', message: 'Cancelled.', attempts });
             return;
@@ -314,28 +342,7 @@ export class Coordinator implements Disposable {
           release = this.registry.acquire(next.node.name);
           await sink({ type: 'fallback', from: node.name, to: next.node.name, tier: next.tier, reason, discardPartial: streamed });
           candidate = next;
-          continue;
         }
-        const end = this.clock.now();
-        const ttftMs = (firstTokenAt ?? end) - attemptStart;
-        const totalMs = end - attemptStart;
-        this.metrics.recordNodeSuccess(node.name, { ttftMs, totalMs, completionTokens: final.completionTokens, generationMs: final.evalMs, at: end });
-        const genMs = final.evalMs ?? Math.max(1, totalMs - ttftMs);
-        await sink({
-          type: 'done',
-          node: node.name,
-          tier: candidate.tier,
-          model: request.model ?? node.model,
-          doneReason: final.doneReason,
-          timing: { ttftMs: (firstTokenAt ?? end) - started, totalMs: end - started, fallbacks },
-          tokens: {
-            prompt: final.promptTokens,
-            completion: final.completionTokens,
-            perSecond: final.completionTokens ? (final.completionTokens * 1000) / genMs : undefined,
-          },
-          ...(final.wire && { wire: final.wire }),
-        });
-        return;
       }
     } finally {
       release();

@@ -64,14 +64,24 @@ export class OllamaWireClient implements InferenceClient {
       return chunk;
     };
     let held: void | Promise<void> = undefined;
+    // The closing record handed on from inside the read, in the same tick as the records before
+    // it, so the gateway writes both at once; a failure of the sink there is not the node's.
+    let closing: { delivered: void | Promise<void> } | { error: unknown } | undefined;
     try {
       await res.read((chunk) => {
         const region = framer.push(chunk, visit);
         const records = region && take(region);
         held = records ? sink(records) : undefined;
-        // Once the closing record is in, the rest of the body is read in the background so the
-        // connection goes back to the pool; the closing record is handed on in this same tick.
-        return final ? false : held;
+        if (!final) return held;
+        if (!held) {
+          try {
+            closing = { delivered: sink(withWire(final, finalBytes)) };
+          } catch (error) {
+            closing = { error };
+          }
+        }
+        // The rest of the body is read in the background so the connection goes back to the pool.
+        return false;
       });
       if (final) res.finish();
       const rest = framer.rest();
@@ -89,11 +99,19 @@ export class OllamaWireClient implements InferenceClient {
       res.close();
     }
     if (!final) throw new NodeError('incomplete', 'the answer ended without its final record (done: true)');
+    if (closing) {
+      if ('error' in closing) throw closing.error;
+      return closing.delivered;
+    }
     // The records before the closing one may still be on their way to a slow reader.
     await held;
-    if (final.type === 'done') final.wire = finalBytes;
-    await sink(final);
+    await sink(withWire(final, finalBytes));
   }
+}
+
+function withWire(final: ChatChunk, bytes: Buffer | undefined): ChatChunk {
+  if (final.type === 'done') final.wire = bytes;
+  return final;
 }
 
 /** Made once: an abort reason per request would build a DOMException and its stack every time. */
