@@ -92,7 +92,7 @@ export class FakeOllama extends FakeServer {
       case 'POST /api/generate':
         return this.chat(ex, answerOllama('generate', ex.record.body, this.replyOptions()), 'ollama');
       case 'POST /v1/chat/completions':
-        return this.chat(ex, answerChatCompletion(ex.record.body, this.replyOptions()), 'openai');
+        return this.chat(ex, answerChatCompletion(ex.record.body, this.replyOptions(), 'ollama'), 'openai');
       case 'POST /api/complete':
         if (!worker) break;
         return this.complete(ex, worker);

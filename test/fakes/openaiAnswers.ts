@@ -3,8 +3,11 @@ import type { FakeAnswer, RouteError } from './fakeServer';
 import type { FakeMessage, FakeToolCall, ReplyOptions } from './fakeReply';
 import { countPromptTokens, fakeReply, splitTokens, wantsToolCalls } from './fakeReply';
 
-/** Checks a `/v1/chat/completions` body as OpenAI-compatible servers do and builds the answer. */
-export function answerChatCompletion(body: unknown, opts: ReplyOptions): FakeAnswer | RouteError {
+/**
+ * Checks a `/v1/chat/completions` body as OpenAI-compatible servers do and builds the answer.
+ * `server: 'ollama'` streams tool calls as Ollama's `/v1` does: each call whole in one chunk.
+ */
+export function answerChatCompletion(body: unknown, opts: ReplyOptions, server: 'openai' | 'ollama' = 'openai'): FakeAnswer | RouteError {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return { status: 400, message: 'invalid JSON in request body' };
   const b = body as { model?: unknown; messages?: unknown; stream?: unknown; stream_options?: { include_usage?: unknown }; tools?: unknown };
   if (typeof b.model !== 'string' || b.model === '') return { status: 400, message: 'model is required' };
@@ -22,6 +25,7 @@ export function answerChatCompletion(body: unknown, opts: ReplyOptions): FakeAns
     includeUsage: b.stream_options?.include_usage === true,
   };
   if (wantsToolCalls(opts.toolCalls, b)) input.toolCalls = opts.toolCalls;
+  if (server === 'ollama') input.argumentPieces = 0;
   return openaiChatAnswer(input);
 }
 
@@ -34,7 +38,10 @@ export interface OpenAIAnswerInput {
   stream: boolean;
   /** `stream_options.include_usage`: add the usage chunk (empty `choices`) before `[DONE]`. */
   includeUsage: boolean;
-  /** Pieces each tool call's arguments are split into, to exercise reassembly by index. */
+  /**
+   * Pieces each tool call's arguments are split into, to exercise reassembly by index (default 3);
+   * 0 sends every call whole in one chunk (id, name and arguments), as Ollama's `/v1` does.
+   */
   argumentPieces?: number;
 }
 
@@ -74,11 +81,16 @@ export function openaiChatAnswer(input: OpenAIAnswerInput): FakeAnswer {
   const pieces: string[] = [];
   if (calls) {
     const parts = input.argumentPieces ?? 3;
-    calls.forEach((c, index) => {
-      const first = { index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } };
-      pieces.push(chunk(index === 0 ? { role: 'assistant', content: null, tool_calls: [first] } : { tool_calls: [first] }));
-      for (const part of splitInto(c.args, parts)) pieces.push(chunk({ tool_calls: [{ index, function: { arguments: part } }] }));
-    });
+    if (parts === 0) {
+      const whole = calls.map((c, index) => ({ id: c.id, index, type: 'function', function: { name: c.name, arguments: c.args } }));
+      pieces.push(chunk({ role: 'assistant', content: '', tool_calls: whole }));
+    } else {
+      calls.forEach((c, index) => {
+        const first = { index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } };
+        pieces.push(chunk(index === 0 ? { role: 'assistant', content: null, tool_calls: [first] } : { tool_calls: [first] }));
+        for (const part of splitInto(c.args, parts)) pieces.push(chunk({ tool_calls: [{ index, function: { arguments: part } }] }));
+      });
+    }
   } else {
     pieces.push(chunk({ role: 'assistant', content: '' }));
     for (const t of input.tokens) pieces.push(chunk({ content: t }));

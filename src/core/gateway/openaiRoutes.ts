@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ChatMessage, ChatRole, ToolCall, ToolDefinition } from '../inference/types';
+import type { ChatMessage, ChatRole, ToolCall, ToolDefinition, WireRequest } from '../inference/types';
 import { relayCompletion } from './completionRelay';
 import type { GatewayContext } from './gatewayContext';
 import { HttpError, readJsonObject, sendJson } from './gatewayHttp';
@@ -16,10 +16,16 @@ export const openaiRoutes = {
     if (body.temperature !== undefined && body.temperature !== null && typeof body.temperature !== 'number') throw new HttpError(400, '"temperature" must be a number.');
     const routing = routingFor(() => ctx.coordinator.nodes(), body.model);
     const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
+    const stream = body.stream === true;
+    const encoder = new OpenAIEncoder(body.model, streamOptions?.include_usage === true);
+    // A node that serves this API gets the body as it came (max_tokens, stop, seed, response_format…);
+    // `messages` and `tools` are for nodes that do not, and for the rest of an answer after a failover.
+    const wire: WireRequest = { protocol: 'openai', path: '/v1/chat/completions', body };
+    if (stream) wire.onRelayStart = (record) => encoder.continueStream(record);
     await relayCompletion(ctx.coordinator, res, {
-      stream: body.stream === true,
-      encoder: new OpenAIEncoder(body.model, streamOptions?.include_usage === true),
-      request: { messages, tools: parseTools(body.tools), temperature: (body.temperature as number | null | undefined) ?? undefined, ...routing },
+      stream,
+      encoder,
+      request: { messages, tools: parseTools(body.tools), temperature: (body.temperature as number | null | undefined) ?? undefined, ...routing, wire },
     });
   },
 

@@ -10,16 +10,31 @@ import type { WireEncoder } from './wireEncoder';
 export class OpenAIEncoder implements WireEncoder {
   readonly errorShape = 'openai' as const;
   readonly streamContentType = 'text/event-stream; charset=utf-8';
-  private readonly id = `chatcmpl-${randomBytes(12).toString('hex')}`;
-  private readonly created = Math.floor(Date.now() / 1000);
-  private readonly head: string;
+  private id = `chatcmpl-${randomBytes(12).toString('hex')}`;
+  private created = Math.floor(Date.now() / 1000);
+  private fingerprint: string | null = 'harombe';
+  private head: string;
   private roleSent = false;
 
   constructor(
-    private readonly model: string,
+    private model: string,
     private readonly includeUsage: boolean,
   ) {
-    this.head = `data: {"id":"${this.id}","object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(model)},"system_fingerprint":"harombe","choices":[{"index":0,"delta":`;
+    this.head = this.chunkHead();
+  }
+
+  /**
+   * The client has been shown a node's own chunks (relayed as they came): what this encoder writes
+   * from now on (the rest of the answer from another node after a failover) continues that
+   * completion, with its id, creation time, model and fingerprint, and without a second role.
+   */
+  continueStream(chunk: Readonly<Record<string, unknown>>): void {
+    if (typeof chunk.id === 'string') this.id = chunk.id;
+    if (typeof chunk.created === 'number' && Number.isFinite(chunk.created)) this.created = chunk.created;
+    if (typeof chunk.model === 'string') this.model = chunk.model;
+    this.fingerprint = typeof chunk.system_fingerprint === 'string' ? chunk.system_fingerprint : null;
+    this.roleSent = true;
+    this.head = this.chunkHead();
   }
 
   delta(text: string): string {
@@ -34,7 +49,7 @@ export class OpenAIEncoder implements WireEncoder {
   done(event: DoneEvent, calledTools: boolean): string {
     let out = `${this.head}{},"logprobs":null,"finish_reason":"${finishReason(event, calledTools)}"}]}\n\n`;
     if (this.includeUsage) {
-      out += `data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, system_fingerprint: 'harombe', choices: [], usage: usage(event) })}\n\n`;
+      out += `data: ${JSON.stringify({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, system_fingerprint: this.fingerprint, choices: [], usage: usage(event) })}\n\n`;
     }
     return out + 'data: [DONE]\n\n';
   }
@@ -53,10 +68,14 @@ export class OpenAIEncoder implements WireEncoder {
       object: 'chat.completion',
       created: this.created,
       model: this.model,
-      system_fingerprint: 'harombe',
+      system_fingerprint: this.fingerprint,
       choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason(event, called) }],
       usage: usage(event),
     });
+  }
+
+  private chunkHead(): string {
+    return `data: {"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(this.model)},"system_fingerprint":${JSON.stringify(this.fingerprint)},"choices":[{"index":0,"delta":`;
   }
 
   private role(): string {

@@ -1,11 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { DEFAULT_MAX_LINE_BYTES } from './lineFramer';
 import { lineStream } from './lineStream';
 import { NodeError } from './nodeError';
 import { nodeRequest } from './nodeRequest';
+import { describeError, numberOrUndefined, parseChunk, type OpenAIChoice } from './openaiChunk';
 import { sseStream } from './sseStream';
-import type { ChatChunk, ChatMessage, ChatRequest, Endpoint, InferenceClient, ToolCall, ToolDefinition } from './types';
+import { ToolCallAccumulator } from './toolCallAccumulator';
+import type { ChatChunk, ChatMessage, ChatRequest, Endpoint, InferenceClient, ToolDefinition } from './types';
 
 /**
  * Any OpenAI-compatible server (llama.cpp, vLLM, LM Studio, Ollama's /v1, hosted APIs):
@@ -106,77 +107,6 @@ interface OpenAITool {
   function: { name: string; description: string; parameters: Record<string, unknown> };
 }
 
-interface OpenAIChunk {
-  choices?: unknown;
-  usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
-  timings?: { predicted_ms?: unknown } | null;
-  error?: unknown;
-}
-
-interface OpenAIChoice {
-  delta?: { content?: unknown; tool_calls?: unknown } | null;
-  finish_reason?: unknown;
-}
-
-interface ToolCallFragment {
-  index?: unknown;
-  id?: unknown;
-  function?: { name?: unknown; arguments?: unknown } | null;
-}
-
-/** Tool calls arrive in fragments keyed by `index`: the id and name first, then the arguments piece by piece. */
-class ToolCallAccumulator {
-  private readonly pending = new Map<number, { id: string; name: string; args: string }>();
-
-  get size(): number {
-    return this.pending.size;
-  }
-
-  add(raw: unknown): void {
-    const fragment = raw as ToolCallFragment;
-    if (typeof fragment !== 'object' || fragment === null) throw new NodeError('protocol', 'the node sent a malformed tool call fragment');
-    const index = typeof fragment.index === 'number' ? fragment.index : this.pending.size;
-    let call = this.pending.get(index);
-    if (!call) {
-      call = { id: '', name: '', args: '' };
-      this.pending.set(index, call);
-    }
-    if (typeof fragment.id === 'string' && fragment.id && !call.id) call.id = fragment.id;
-    const fn = fragment.function;
-    if (fn) {
-      // The name normally comes whole in the first fragment; some servers repeat it in later ones.
-      if (typeof fn.name === 'string' && fn.name && fn.name !== call.name) call.name += fn.name;
-      if (typeof fn.arguments === 'string') call.args += fn.arguments;
-      else if (typeof fn.arguments === 'object' && fn.arguments !== null) call.args += JSON.stringify(fn.arguments);
-    }
-  }
-
-  /** The calls so far, parsed, in index order; empties the accumulator. */
-  take(): ToolCall[] {
-    const calls = [...this.pending.entries()]
-      .sort(([a], [b]) => a - b)
-      .map(([, call]): ToolCall => {
-        if (!call.name) throw new NodeError('protocol', 'the node sent a tool call without a function name');
-        let args: unknown;
-        try {
-          args = call.args.trim() === '' ? {} : JSON.parse(call.args);
-        } catch (err) {
-          throw new NodeError('protocol', `the arguments of tool call ${call.name} are not valid JSON`, { cause: err });
-        }
-        if (typeof args !== 'object' || args === null || Array.isArray(args)) {
-          throw new NodeError('protocol', `the arguments of tool call ${call.name} are not a JSON object`);
-        }
-        return {
-          id: call.id || `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
-          name: call.name,
-          arguments: args as Record<string, unknown>,
-        };
-      });
-    this.pending.clear();
-    return calls;
-  }
-}
-
 function toOpenAIMessages(messages: ChatMessage[]): OpenAIMessage[] {
   // A tool result must name its call; if ours only knows the tool's name, find the call that asked for it.
   const callIdsByName = new Map<string, string>();
@@ -208,26 +138,4 @@ function toOpenAIMessages(messages: ChatMessage[]): OpenAIMessage[] {
 
 function toOpenAITool(tool: ToolDefinition): OpenAITool {
   return { type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } };
-}
-
-function parseChunk(data: string): OpenAIChunk {
-  let chunk: unknown;
-  try {
-    chunk = JSON.parse(data);
-  } catch (err) {
-    throw new NodeError('protocol', `the node sent an event that is not JSON: ${JSON.stringify(data.slice(0, 80))}`, { cause: err });
-  }
-  if (typeof chunk !== 'object' || chunk === null || Array.isArray(chunk)) {
-    throw new NodeError('protocol', `the node sent an event that is not a JSON object: ${JSON.stringify(data.slice(0, 80))}`);
-  }
-  return chunk as OpenAIChunk;
-}
-
-function describeError(error: unknown): string {
-  const message = typeof error === 'string' ? error : (error as { message?: unknown } | null)?.message;
-  return typeof message === 'string' ? message.slice(0, 200) : 'unknown error';
-}
-
-function numberOrUndefined(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }

@@ -48,6 +48,13 @@ export interface WireRequest {
   /** `/api/chat`, `/api/generate` or `/v1/chat/completions`. */
   path: string;
   body: Readonly<Record<string, unknown>>;
+  /**
+   * Told once, just before the first bytes of a node's answer are handed on, the first record of
+   * that answer (its parsed JSON object). If that node fails later, the rest of the answer comes
+   * re-encoded from another node; an OpenAI stream must stay one completion (same id, model and
+   * created), so the gateway's encoder continues the relayed stream's identity instead of its own.
+   */
+  onRelayStart?(record: Readonly<Record<string, unknown>>): void;
 }
 
 export type ChatChunk =
