@@ -26,6 +26,8 @@ export interface GatewayBenchRow {
 const root = resolve(__dirname, '../..');
 export const TTFB_REQUESTS = 300;
 export const LOAD_SECONDS = 2.5;
+/** The low-memory setting the README documents for `harombe serve` (both flags are allowed in NODE_OPTIONS). */
+export const LEAN_NODE_OPTIONS = '--max-semi-space-size=1 --max-old-space-size=128';
 export const ms = (v: number) => `${v.toFixed(v < 10 ? 3 : 1)} ms`;
 
 export interface Target {
@@ -182,7 +184,7 @@ export function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
  */
 export async function startBenchProcesses(dir: string, children: ChildProcess[]) {
   const tsx = ['--import', 'tsx'];
-  const fakes = await startChild([...tsx, 'test/bench/gatewayBenchChild.ts', 'fakes'], {}, /(\{.*\})\n/);
+  const fakes = await startChild([...tsx, 'test/bench/gatewayBenchChild.ts'], {}, /(\{.*\})\n/);
   children.push(fakes.child);
   const ports = JSON.parse(fakes.match[1] as string) as { fast: number; slow: number };
   const config = {
@@ -199,10 +201,10 @@ export async function startBenchProcesses(dir: string, children: ChildProcess[])
   const gw = await startChild(['dist/cli.js', '--config', join(dir, 'harombe.yaml'), 'serve', '--port', '0'], { HAROMBE_HOME: join(dir, 'home') }, /listening on (http:\/\/[^\s]+)\n/);
   children.push(gw.child);
   const gatewayUrl = gw.match[1] as string;
-  const pipe = await startChild([...tsx, 'test/bench/gatewayBenchChild.ts', 'pipe', `http://127.0.0.1:${ports.fast}`], {}, /(\{.*\})\n/);
+  const pipe = await startChild(['test/bench/pipeProxy.mjs', `http://127.0.0.1:${ports.fast}`], {}, /(\{.*\})\n/);
   children.push(pipe.child);
   const pipePort = (JSON.parse(pipe.match[1] as string) as { port: number }).port;
-  return { ports, config, gw, gatewayUrl, pipePort };
+  return { ports, config, gw, gatewayUrl, pipe, pipePort };
 }
 
 export async function benchGateway(): Promise<GatewayBenchRow[]> {
@@ -211,7 +213,7 @@ export async function benchGateway(): Promise<GatewayBenchRow[]> {
   const pools: Pool[] = [];
   const loadAverage = loadavg()[0] ?? 0;
   try {
-    const { ports, config, gw, gatewayUrl, pipePort } = await startBenchProcesses(dir, children);
+    const { ports, config, gw, gatewayUrl, pipe, pipePort } = await startBenchProcesses(dir, children);
 
     const pool = (url: string) => {
       const p = new Pool(url, { connections: 64 });
@@ -240,9 +242,15 @@ export async function benchGateway(): Promise<GatewayBenchRow[]> {
     rows.push({ what: 'TTFB added by the gateway, median (vs direct / vs pipe)', figure: `${ms(tGateway.median - tDirect.median)} / ${ms(tGateway.median - tPipe.median)}`, target: '≤ 0.4 ms vs direct' });
 
     const gwPid = gw.child.pid as number;
+    const pipePid = pipe.child.pid as number;
     const idleRss = rssMb(gwPid, 'VmRSS');
+    const pipeIdleRss = rssMb(pipePid, 'VmRSS');
     let peakRss = idleRss;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(gwPid, 'VmRSS'))), 100);
+    let pipePeakRss = pipeIdleRss;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, rssMb(gwPid, 'VmRSS'));
+      pipePeakRss = Math.max(pipePeakRss, rssMb(pipePid, 'VmRSS'));
+    }, 100);
     for (const c of [1, 10, 50]) {
       const d = await load(direct, c, LOAD_SECONDS);
       const p = await load(bare, c, LOAD_SECONDS);
@@ -257,6 +265,20 @@ export async function benchGateway(): Promise<GatewayBenchRow[]> {
     clearInterval(sampler);
     peakRss = Math.max(peakRss, rssMb(gwPid, 'VmRSS'));
     rows.push({ what: 'gateway RSS: before the load runs / max under load (sampled every 100 ms) / high-water mark', figure: `${idleRss.toFixed(1)} / ${peakRss.toFixed(1)} / ${rssMb(gwPid, 'VmHWM').toFixed(1)} MB`, target: '≤ 80 MB' });
+    rows.push({ what: '  … the bare pipe proxy under the same load (plain node): before / max / high-water mark', figure: `${pipeIdleRss.toFixed(1)} / ${pipePeakRss.toFixed(1)} / ${rssMb(pipePid, 'VmHWM').toFixed(1)} MB`, target: '' });
+
+    // The memory setting the README offers: the same gateway under NODE_OPTIONS, same load.
+    const lean = await startChild(['dist/cli.js', '--config', join(dir, 'harombe.yaml'), 'serve', '--port', '0'], { HAROMBE_HOME: join(dir, 'home'), NODE_OPTIONS: LEAN_NODE_OPTIONS }, /listening on (http:\/\/[^\s]+)\n/);
+    children.push(lean.child);
+    const leanPid = lean.child.pid as number;
+    const leanTarget: Target = { name: 'lean gateway', pool: pool(lean.match[1] as string), model: 'harombe' };
+    await load(leanTarget, 10, 0.5);
+    let leanPeak = rssMb(leanPid, 'VmRSS');
+    const leanSampler = setInterval(() => (leanPeak = Math.max(leanPeak, rssMb(leanPid, 'VmRSS'))), 100);
+    const leanLoad = await load(leanTarget, 50, LOAD_SECONDS);
+    clearInterval(leanSampler);
+    leanPeak = Math.max(leanPeak, rssMb(leanPid, 'VmRSS'));
+    rows.push({ what: `  … the gateway with NODE_OPTIONS="${LEAN_NODE_OPTIONS}": max RSS under load; req/s at 50`, figure: `${leanPeak.toFixed(1)} MB; ${leanLoad.rps.toFixed(0)} req/s`, target: '' });
 
     const slowDirect: Target = { name: 'slow direct', pool: pool(`http://127.0.0.1:${ports.slow}`), model: 'bench:slow' };
     const slowGateway: Target = { name: 'slow gateway', pool: pool(gatewayUrl), model: 'bench:slow' };
