@@ -191,7 +191,7 @@ export class Coordinator implements Disposable {
    * request on the node.
    */
   complete(request: CompleteRequest): AsyncGenerator<ChatEvent> {
-    return sinkIterable<ChatEvent>(request.signal, CONSUMER_GONE, (sink, signal) => this.completeTo({ ...request, signal }, sink));
+    return sinkIterable<ChatEvent>(request.signal, (sink, signal) => this.completeTo({ ...request, signal }, sink));
   }
 
   /**
@@ -456,9 +456,6 @@ export class Coordinator implements Disposable {
     this._onDidChangeConfig.dispose();
   }
 }
-
-/** Made once: an abort reason per request would build a DOMException and its stack every time. */
-const CONSUMER_GONE = new Error('the caller stopped reading the answer');
 
 function policyOf(config: HarombeConfig) {
   const r = config.cluster.routing;

@@ -21,7 +21,7 @@ export class OllamaWireClient implements InferenceClient {
   ) {}
 
   chat(request: ChatRequest): AsyncGenerator<ChatChunk> {
-    return sinkIterable<ChatChunk>(request.signal, CONSUMER_GONE, (sink, signal) => this.stream({ ...request, signal }, sink));
+    return sinkIterable<ChatChunk>(request.signal, (sink, signal) => this.stream({ ...request, signal }, sink));
   }
 
   async stream(request: ChatRequest, sink: ChunkSink): Promise<void> {
@@ -113,6 +113,3 @@ function withWire(final: ChatChunk, bytes: Buffer | undefined): ChatChunk {
   if (final.type === 'done') final.wire = bytes;
   return final;
 }
-
-/** Made once: an abort reason per request would build a DOMException and its stack every time. */
-const CONSUMER_GONE = new Error('the caller stopped reading the answer');

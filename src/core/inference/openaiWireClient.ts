@@ -36,7 +36,7 @@ export class OpenAIWireClient implements InferenceClient {
   ) {}
 
   chat(request: ChatRequest): AsyncGenerator<ChatChunk> {
-    return sinkIterable<ChatChunk>(request.signal, CONSUMER_GONE, (sink, signal) => this.stream({ ...request, signal }, sink));
+    return sinkIterable<ChatChunk>(request.signal, (sink, signal) => this.stream({ ...request, signal }, sink));
   }
 
   async stream(request: ChatRequest, sink: ChunkSink): Promise<void> {
@@ -240,6 +240,3 @@ function joined(parts: Buffer[]): Buffer {
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
-
-/** Made once: an abort reason per request would build a DOMException and its stack every time. */
-const CONSUMER_GONE = new Error('the caller stopped reading the answer');

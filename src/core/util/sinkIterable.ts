@@ -1,16 +1,15 @@
 import { AsyncQueue } from './asyncQueue';
 
+/** Made once: an abort reason per request would build a DOMException and its stack every time. */
+const CONSUMER_GONE = new Error('the caller stopped reading the answer');
+
 /**
  * Turns push-shaped work (`run` calls its sink for every item and resolves at the end) into an
  * async generator. The run gets a signal that aborts when `signal` does, or when the consumer stops
- * iterating before the run has finished (then with `stopReason`), so leaving a `for await` early
- * cancels the work behind it, as leaving a generator chain does.
+ * iterating before the run has finished, so leaving a `for await` early cancels the work behind it,
+ * as leaving a generator chain does.
  */
-export async function* sinkIterable<T>(
-  signal: AbortSignal | undefined,
-  stopReason: unknown,
-  run: (sink: (item: T) => void, signal: AbortSignal) => Promise<void>,
-): AsyncGenerator<T> {
+export async function* sinkIterable<T>(signal: AbortSignal | undefined, run: (sink: (item: T) => void, signal: AbortSignal) => Promise<void>): AsyncGenerator<T> {
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal?.reason);
   if (signal?.aborted) controller.abort(signal.reason);
@@ -31,6 +30,6 @@ export async function* sinkIterable<T>(
     yield* queue;
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    if (!finished) controller.abort(stopReason);
+    if (!finished) controller.abort(CONSUMER_GONE);
   }
 }

@@ -1,6 +1,4 @@
 import { strict as assert } from 'node:assert';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { OpenAIClient } from '../../../src/core/inference/openaiClient';
 import type { ChatRequest } from '../../../src/core/inference/types';
@@ -9,29 +7,11 @@ import { FakeOpenAI } from '../../fakes/fakeOpenAI';
 import { fakeReply } from '../../fakes/fakeReply';
 import { testTokens } from '../../security/testTokens';
 import { collect, endpointFor, expectNodeError, STALL_MS, timed } from './clientHarness';
+import { rawSseServer } from '../../fakes/rawSseServer';
 
 const MODEL = 'qwen2.5:7b';
 const hello: ChatRequest = { model: MODEL, messages: [{ role: 'user', content: 'Say hello please' }] };
 const readFile = { name: 'read_file', description: 'Read a file', parameters: { type: 'object', properties: { path: { type: 'string' } } } };
-
-/** A server that answers every request with `sse` verbatim, for streams the fakes never produce. */
-async function rawSse(sse: string): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end(sse);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 describe('OpenAIClient', () => {
   let fake: FakeOpenAI;
@@ -154,7 +134,7 @@ describe('OpenAIClient', () => {
   it('tool call arguments that are not JSON → protocol', async () => {
     const chunk = (delta: object, finish: string | null = null) =>
       `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: MODEL, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-    const raw = await rawSse(
+    const raw = await rawSseServer(
       chunk({ role: 'assistant', tool_calls: [{ index: 0, id: 'c1', type: 'function', function: { name: 'f', arguments: '{"a":' } }] }) +
         chunk({ tool_calls: [{ index: 0, function: { arguments: 'oops}' } }] }) +
         chunk({}, 'tool_calls') +
@@ -169,7 +149,7 @@ describe('OpenAIClient', () => {
   });
 
   it('an error event mid-stream → incomplete with its message', async () => {
-    const raw = await rawSse(
+    const raw = await rawSseServer(
       `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'Hel' }, finish_reason: null }] })}\n\n` +
         `data: ${JSON.stringify({ error: { message: 'model crashed', type: 'server_error' } })}\n\n`,
     );
@@ -182,7 +162,7 @@ describe('OpenAIClient', () => {
   });
 
   it('accepts CRLF line endings, comments and multi-line data', async () => {
-    const raw = await rawSse(
+    const raw = await rawSseServer(
       ': keep-alive\r\n\r\n' +
         'event: message\r\ndata: {"choices":[{"index":0,\r\ndata: "delta":{"content":"a\\nb"},"finish_reason":null}]}\r\n\r\n' +
         'data: {"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}\r\n\r\n' +

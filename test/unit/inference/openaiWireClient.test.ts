@@ -1,6 +1,4 @@
 import { strict as assert } from 'node:assert';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import { NodeError } from '../../../src/core/inference/nodeError';
 import { OpenAIWireClient } from '../../../src/core/inference/openaiWireClient';
@@ -9,6 +7,7 @@ import { FakeOllama } from '../../fakes/fakeOllama';
 import { FakeOpenAI } from '../../fakes/fakeOpenAI';
 import { fakeReply } from '../../fakes/fakeReply';
 import { collect, endpointFor, expectNodeError } from './clientHarness';
+import { rawSseServer } from '../../fakes/rawSseServer';
 
 const MODEL = 'qwen2.5:7b';
 const messages = [{ role: 'user' as const, content: 'Say hello' }];
@@ -56,25 +55,6 @@ async function run(client: OpenAIWireClient, req: ChatRequest): Promise<{ chunks
 
 function handedOn(chunks: ChatChunk[]): string {
   return chunks.map((c) => (c.type === 'wire' ? c.bytes.toString('utf8') : c.type === 'done' ? (c.wire?.toString('utf8') ?? '') : '')).join('');
-}
-
-/** A server that answers every request with `sse` verbatim, for streams the fakes never produce. */
-async function rawSse(sse: string): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end(sse);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
 }
 
 const sseChunk = (delta: object, finish: string | null = null) =>
@@ -189,7 +169,7 @@ describe('OpenAIWireClient (relaying a gateway client request)', () => {
       'event: message\r\ndata: {"id":"c","choices":[{"index":0,\r\ndata: "delta":{"content":"a\\nb"},"finish_reason":null}]}\r\n\r\n' +
       'data: {"id":"c","choices":[{"index":0,"delta":{"content":"c"},"finish_reason":"length"}]}\r\n\r\n' +
       'data: [DONE]\r\n\r\n';
-    const raw = await rawSse(sse);
+    const raw = await rawSseServer(sse);
     try {
       const got = await collect(client({}, raw.url).chat(wireRequest({ model: 'harombe', messages, stream: true })));
       assert.equal(got.text, 'a\nbc', 'the text of the finish event counts too');
@@ -226,7 +206,7 @@ describe('OpenAIWireClient (relaying a gateway client request)', () => {
   });
 
   it('refuses tool call arguments that are not JSON before handing any of them on', async () => {
-    const raw = await rawSse(
+    const raw = await rawSseServer(
       sseChunk({ role: 'assistant', tool_calls: [{ index: 0, id: 'c1', type: 'function', function: { name: 'f', arguments: '{"a":' } }] }) +
         sseChunk({ tool_calls: [{ index: 0, function: { arguments: 'oops}' } }] }) +
         sseChunk({}, 'tool_calls') +
@@ -252,7 +232,7 @@ describe('OpenAIWireClient (relaying a gateway client request)', () => {
     });
 
     it('garbage after good events: those are handed on, the garbage is not', async () => {
-      const raw = await rawSse(sseChunk({ role: 'assistant', content: 'Hel' }) + sseChunk({ content: 'lo' }) + 'data: {nope\n\n' + 'data: [DONE]\n\n');
+      const raw = await rawSseServer(sseChunk({ role: 'assistant', content: 'Hel' }) + sseChunk({ content: 'lo' }) + 'data: {nope\n\n' + 'data: [DONE]\n\n');
       try {
         const got = await run(client({}, raw.url), wireRequest({ model: 'harombe', messages, stream: true }));
         assert.equal(got.error?.kind, 'protocol');
@@ -280,7 +260,7 @@ describe('OpenAIWireClient (relaying a gateway client request)', () => {
     });
 
     it('[DONE] without its blank line is no end (the SSE spec drops an unterminated event)', async () => {
-      const raw = await rawSse(sseChunk({ content: 'hi' }) + sseChunk({}, 'stop') + 'data: [DONE]\n');
+      const raw = await rawSseServer(sseChunk({ content: 'hi' }) + sseChunk({}, 'stop') + 'data: [DONE]\n');
       try {
         const got = await run(client({}, raw.url), wireRequest({ model: 'harombe', messages, stream: true }));
         assert.equal(got.error?.kind, 'incomplete');
