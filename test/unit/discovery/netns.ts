@@ -16,9 +16,9 @@ const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
 /** One JSON object a line from a child, with the child's `t` (ms since epoch; the clock is shared across namespaces). */
 export type Line = Record<string, unknown> & { event: string; t: number };
 
-/** A child process whose JSON output lines are collected and can be waited for. */
-export class Proc {
-  readonly lines: Line[] = [];
+/** A child process whose JSON output lines (of type `L`) are collected and can be waited for. */
+export class Proc<L extends Line = Line> {
+  readonly lines: L[] = [];
   readonly stderr: string[] = [];
   readonly exited: Promise<number | null>;
   private waiters: (() => void)[] = [];
@@ -26,7 +26,7 @@ export class Proc {
   constructor(readonly child: ChildProcess) {
     createInterface({ input: child.stdout! }).on('line', (l) => {
       try {
-        this.lines.push(JSON.parse(l) as Line);
+        this.lines.push(JSON.parse(l) as L);
       } catch {
         this.stderr.push(`stdout: ${l}`);
       }
@@ -44,7 +44,7 @@ export class Proc {
   }
 
   /** The first line (from index `from`) that passes `test`, waiting for it. */
-  line(what: string, test: (l: Line) => boolean, timeoutMs: number, from = 0): Promise<Line> {
+  line(what: string, test: (l: L) => boolean, timeoutMs: number, from = 0): Promise<L> {
     return this.waitFor(what, () => this.lines.slice(from).find(test), timeoutMs);
   }
 
@@ -90,7 +90,7 @@ export interface NamespacePair {
   addrA: string;
   addrB: string;
   /** Runs a TypeScript file with node + tsx inside a namespace. */
-  run(ns: string, script: string, args: string[], env?: NodeJS.ProcessEnv, cwd?: string): Proc;
+  run<L extends Line = Line>(ns: string, script: string, args: string[], env?: NodeJS.ProcessEnv, cwd?: string): Proc<L>;
   /** Runs a TypeScript file to its end inside a namespace and returns what it printed. */
   exec(ns: string, script: string, args: string[], env?: NodeJS.ProcessEnv, cwd?: string): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Kills every child started with `run` and deletes both namespaces; safe to call twice. */
@@ -108,19 +108,19 @@ export function createNamespacePair(prefix: string, subnet: string): NamespacePa
   const b = `${prefix}-b-${process.pid}`;
   const addrA = `10.${subnet}.1`;
   const addrB = `10.${subnet}.2`;
-  const procs: Proc[] = [];
+  const procs: Proc<Line>[] = [];
   const pair: NamespacePair = {
     a,
     b,
     addrA,
     addrB,
-    run(ns, script, args, env = {}, cwd = repoRoot) {
+    run<L extends Line = Line>(ns: string, script: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = repoRoot) {
       const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', tsxLoader, script, ...args], {
         cwd,
         env: { ...process.env, ...env },
         stdio: ['pipe', 'pipe', 'pipe'],
       });
-      const p = new Proc(child);
+      const p = new Proc<L>(child);
       procs.push(p);
       return p;
     },
