@@ -1,6 +1,6 @@
 /**
  * A single-consumer async queue: producers push from callbacks, the consumer iterates with
- * `for await`. It bridges callback-shaped work (a breaker's `execute`) to async generators.
+ * `for await`. It bridges push-shaped work (`sinkIterable`: the coordinator, the wire clients) to async generators.
  */
 export class AsyncQueue<T> implements AsyncIterable<T> {
   private items: T[] = [];
