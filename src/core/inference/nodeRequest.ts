@@ -2,7 +2,6 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { NodeError } from './nodeError';
 import { splitBaseUrl } from './splitBaseUrl';
-import { untilAborted } from './untilAborted';
 import type { Endpoint } from './types';
 
 export interface NodeRequestOptions {
@@ -16,6 +15,9 @@ export interface NodeRequestOptions {
   signal?: AbortSignal;
 }
 
+/** What a consumer of `read()` says about each chunk: go on, stop reading, or wait for this promise. */
+export type ChunkVerdict = void | false | Promise<void>;
+
 /** A 2xx answer whose body has not been read yet. Every failure while reading is a `NodeError`. */
 export interface NodeResponse {
   readonly status: number;
@@ -28,7 +30,7 @@ export interface NodeResponse {
    * settles; `false` stops reading (then call `finish()` or `close()`). Resolves at the end of the
    * body or on that stop; rejects with what `onChunk` threw, or with a `NodeError`.
    */
-  read(onChunk: (chunk: Buffer) => void | false | Promise<void>): Promise<void>;
+  read(onChunk: (chunk: Buffer) => ChunkVerdict): Promise<void>;
   /** The whole body; more than `limit` bytes is `oversized`. */
   readAll(limit: number): Promise<Buffer>;
   /** Tears the request down if it is still running (a no-op once the body ended). Idempotent. */
@@ -46,6 +48,8 @@ const ERROR_BODY_LIMIT = 4096;
 const ERROR_TEXT_CHARS = 200;
 /** What `finish()` reads past the end of an answer before it gives up on the connection. */
 const DRAIN_LIMIT_BYTES = 64 * 1024;
+/** Unread body bytes held for a consumer before the node's socket is paused. */
+const QUEUE_HIGH_WATER = 64 * 1024;
 
 /**
  * Sends one request to a node through its shared keep-alive `dispatcher` and classifies every way
@@ -54,261 +58,379 @@ const DRAIN_LIMIT_BYTES = 64 * 1024;
  * request has a socket until the headers, and between body chunks; opening the connection by
  * `endpoint.connectTimeoutMs`, whatever the dispatcher's own connect timeout is.
  */
-export async function nodeRequest(dispatcher: Dispatcher, endpoint: Endpoint, opts: NodeRequestOptions): Promise<NodeResponse> {
-  const callerSignal = opts.signal;
-  if (callerSignal?.aborted) throw abortedError();
-
-  // One controller carries every reason to give up (caller's cancel, connect timeout, stall),
-  // so undici has a single signal to watch and the reason tells which one it was.
-  const controller = new AbortController();
-  const onCallerAbort = () => controller.abort(abortedError());
-  callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-  const host = hostOf(endpoint);
-  const connectTimer = setTimeout(
-    () => controller.abort(new NodeError('connect_timeout', `could not connect to ${host} within ${endpoint.connectTimeoutMs} ms`)),
-    endpoint.connectTimeoutMs,
-  );
-  // Filled in as the exchange progresses; the stall timer reads it.
-  const seen: { body?: Dispatcher.ResponseData['body']; headers: boolean } = { headers: false };
-  let stallTimer: NodeJS.Timeout | undefined;
-  const onStall = () => {
-    // Unread bytes mean the consumer is behind, not the node; undici stops reading the socket then.
-    if (seen.body && seen.body.readableLength > 0) {
-      stallTimer?.refresh();
-      return;
-    }
-    const what = seen.headers ? `went silent for more than ${endpoint.stallTimeoutMs} ms mid-answer` : `sent no answer within ${endpoint.stallTimeoutMs} ms`;
-    controller.abort(new NodeError('stall', `${host} ${what}`));
-  };
-  const watch: ExchangeWatch = {
-    connected() {
-      clearTimeout(connectTimer);
-      if (stallTimer) stallTimer.refresh();
-      else stallTimer = setTimeout(onStall, endpoint.stallTimeoutMs).unref();
-    },
-    headers() {
-      seen.headers = true;
-      stallTimer?.refresh();
-    },
-    data() {
-      // refresh() re-arms the same timer: nothing is allocated per chunk.
-      stallTimer?.refresh();
-    },
-    finished() {
-      clearTimeout(connectTimer);
-      clearTimeout(stallTimer);
-    },
-  };
-  const release = () => {
-    watch.finished();
-    callerSignal?.removeEventListener('abort', onCallerAbort);
-  };
-  const fail = (err: unknown, phase: Phase) => classify(err, phase, endpoint, callerSignal, controller.signal);
-
-  const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-  const headers: Record<string, string> = { accept: opts.accept };
-  // undici sends a Buffer body with its content-length, corked with the headers: one write.
-  if (payload) headers['content-type'] = 'application/json';
-  if (endpoint.token) headers.authorization = `Bearer ${endpoint.token}`;
-
-  let res: Dispatcher.ResponseData;
-  try {
-    const target = splitBaseUrl(endpoint.baseUrl);
-    const pending = dispatcher.compose(watchExchange(watch)).request({
-      origin: target.origin,
-      path: target.pathPrefix + opts.path,
-      method: opts.method ?? (payload ? 'POST' : 'GET'),
-      headers,
-      body: payload,
-      signal: controller.signal,
-      // Our own timer enforces the stall timeout precisely; undici's timers (about 1 s
-      // resolution) stay as a backstop that can only fire later.
-      headersTimeout: endpoint.stallTimeoutMs,
-      bodyTimeout: endpoint.stallTimeoutMs,
-    });
-    res = await untilAborted(pending, controller.signal);
-  } catch (err) {
-    const error = fail(err, 'connect');
-    release();
-    // Lets undici drop a request that is still waiting for its connection.
-    controller.abort(error);
-    throw error;
-  }
-  seen.body = res.body;
-
-  if (res.statusCode < 200 || res.statusCode >= 300) {
-    const text = await readErrorText(res.body, endpoint.token);
-    release();
-    if (callerSignal?.aborted) throw abortedError();
-    throw statusError(res.statusCode, res.headers, text, endpoint);
-  }
-
-  const responseBody = res.body;
-  let done = false;
-  let keepConnection = false;
-  const close = () => {
-    release();
-    if (done) return;
-    done = true;
-    if (responseBody.destroyed) return;
-    if (!keepConnection) {
-      // undici reports the teardown as an error event, which nobody is listening for any more.
-      responseBody.on('error', ignore);
-      responseBody.destroy();
-      return;
-    }
-    const bound = setTimeout(() => responseBody.destroy(), endpoint.stallTimeoutMs).unref();
-    responseBody.dump({ limit: DRAIN_LIMIT_BYTES }).then(
-      () => clearTimeout(bound),
-      () => clearTimeout(bound),
-    );
-  };
-
-  async function* chunks(): AsyncGenerator<Buffer> {
-    try {
-      // Leaving the loop early must not destroy the body: `finish()` may want it drained instead.
-      for await (const chunk of responseBody.iterator({ destroyOnReturn: false })) yield chunk as Buffer;
-      done = true;
-    } catch (err) {
-      throw fail(err, 'body');
-    } finally {
-      close();
-    }
-  }
-
-  function read(onChunk: (chunk: Buffer) => void | false | Promise<void>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const settle = (err?: unknown) => {
-        if (settled) return;
-        settled = true;
-        responseBody.off('data', onData);
-        responseBody.off('end', onEnd);
-        responseBody.off('error', onError);
-        responseBody.off('close', onClose);
-        if (err === undefined) return resolve();
-        close();
-        reject(err);
-      };
-      const resume = () => {
-        if (!settled) responseBody.resume();
-      };
-      const onData = (chunk: Buffer) => {
-        let verdict: void | false | Promise<void>;
-        try {
-          verdict = onChunk(chunk);
-        } catch (err) {
-          return settle(err);
-        }
-        if (verdict === false) {
-          responseBody.pause();
-          settle();
-        } else if (verdict) {
-          responseBody.pause();
-          verdict.then(resume, settle);
-        }
-      };
-      const onEnd = () => {
-        done = true;
-        close();
-        settle();
-      };
-      const onError = (err: unknown) => settle(fail(err, 'body'));
-      // A body torn down without an error (our own close) ends nothing: the answer is incomplete.
-      const onClose = () => settle(fail(new Error('the body was closed'), 'body'));
-      responseBody.on('data', onData);
-      responseBody.on('end', onEnd);
-      responseBody.on('error', onError);
-      responseBody.on('close', onClose);
-    });
-  }
-
-  return {
-    status: res.statusCode,
-    headers: res.headers,
-    chunks,
-    read,
-    async readAll(limit: number): Promise<Buffer> {
-      const parts: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of chunks()) {
-        size += chunk.length;
-        if (size > limit) throw new NodeError('oversized', `the node sent an answer larger than ${limit} bytes`);
-        parts.push(chunk);
-      }
-      return Buffer.concat(parts, size);
-    },
-    close,
-    finish() {
-      keepConnection = true;
-      close();
-    },
-  };
+export function nodeRequest(dispatcher: Dispatcher, endpoint: Endpoint, opts: NodeRequestOptions): Promise<NodeResponse> {
+  if (opts.signal?.aborted) return Promise.reject(abortedError());
+  return new NodeExchange(endpoint, opts.signal).start(dispatcher, opts);
 }
 
 type Phase = 'connect' | 'body';
 
-const ignore = () => undefined;
+/** undici is told to tear a connection down with this when Harombe no longer wants the answer. */
+const CLOSED = new Error('closed by Harombe');
 
+/**
+ * One request to a node, as undici's dispatch handler and, once a 2xx answer has started, as its
+ * `NodeResponse`. One object per request instead of undici's `request()` with its body stream,
+ * its signal listener and our interceptor around it: this is the gateway's hot path.
+ *
+ * Every way to give up (the caller's cancel, the connect and stall timers, `close()`) is a reason
+ * kept here and handed to undici's controller, so the error that surfaces tells which it was.
+ */
+class NodeExchange implements Dispatcher.DispatchHandler, NodeResponse {
+  status = 0;
+  headers: IncomingHttpHeaders = {};
 
+  private controller: Dispatcher.DispatchController | undefined;
+  /** Why Harombe gave up on the exchange, first reason first; undici gets it once it has a controller. */
+  private reason: NodeError | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private headersSeen = false;
+  private released = false;
+  /** Settles `start()`; cleared once it has. */
+  private started: { resolve: (res: NodeResponse) => void; reject: (err: unknown) => void } | undefined;
+  /** The body of a non-2xx answer, read for its error message before `start()` rejects. */
+  private errorBody: { parts: Buffer[]; size: number } | undefined;
 
-/** What the interceptor reports about one exchange, so timers can follow it without touching undici internals. */
-interface ExchangeWatch {
-  /** The request got a connected socket. */
-  connected(): void;
-  headers(): void;
-  /** A body chunk arrived from the socket (not: was consumed). */
-  data(): void;
-  finished(): void;
-}
+  // The body, between undici and the one consumer (`read` or `chunks`).
+  /** Chunks undici delivered that the consumer has not taken yet. */
+  private readonly queue: Buffer[] = [];
+  private queuedBytes = 0;
+  /** undici delivered the whole body. */
+  private ended = false;
+  /** The body can no longer be read to its end: why. */
+  private failure: NodeError | undefined;
+  /** Ended or closed: the connection is no longer this exchange's business (`close()` is a no-op). */
+  private done = false;
+  private keepConnection = false;
+  private draining = false;
+  private drainedBytes = 0;
+  private consumer: ((chunk: Buffer) => ChunkVerdict) | undefined;
+  /** The consumer returned a promise that has not settled: the body waits for it. */
+  private consumerHeld = false;
+  private readSettled: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+  /** The `chunks()` iterator waits for the next chunk, the end or a failure. */
+  private wake: (() => void) | undefined;
 
-function watchExchange(watch: ExchangeWatch): Dispatcher.DispatcherComposeInterceptor {
-  return (dispatch) => (options, handler) => dispatch(options, new WatchingHandler(handler, watch));
-}
-
-class WatchingHandler implements Dispatcher.DispatchHandler {
   constructor(
-    private readonly inner: Dispatcher.DispatchHandler,
-    private readonly watch: ExchangeWatch,
+    private readonly endpoint: Endpoint,
+    private readonly callerSignal: AbortSignal | undefined,
   ) {}
 
-  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    this.watch.connected();
-    this.inner.onRequestStart?.(controller, context);
+  start(dispatcher: Dispatcher, opts: NodeRequestOptions): Promise<NodeResponse> {
+    const endpoint = this.endpoint;
+    const started = new Promise<NodeResponse>((resolve, reject) => {
+      this.started = { resolve, reject };
+    });
+    this.callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
+    this.connectTimer = setTimeout(this.onConnectTimeout, endpoint.connectTimeoutMs);
+    const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+    const headers: Record<string, string> = { accept: opts.accept };
+    // undici sends a Buffer body with its content-length, corked with the headers: one write.
+    if (payload) headers['content-type'] = 'application/json';
+    if (endpoint.token) headers.authorization = `Bearer ${endpoint.token}`;
+    try {
+      const target = splitBaseUrl(endpoint.baseUrl);
+      dispatcher.dispatch(
+        {
+          origin: target.origin,
+          path: target.pathPrefix + opts.path,
+          method: opts.method ?? (payload ? 'POST' : 'GET'),
+          headers,
+          body: payload,
+          // Our own timer enforces the stall timeout precisely; undici's timers (about 1 s
+          // resolution) stay as a backstop that can only fire later.
+          headersTimeout: endpoint.stallTimeoutMs,
+          bodyTimeout: endpoint.stallTimeoutMs,
+        },
+        this,
+      );
+    } catch (err) {
+      this.failWith(err);
+    }
+    return started;
   }
 
-  onRequestUpgrade(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onRequestUpgrade']>>): void {
-    this.inner.onRequestUpgrade?.(...args);
+  // undici's side.
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    // Given up on while it waited for a connection: undici only lets go of it now.
+    if (this.reason) return controller.abort(this.reason);
+    clearTimeout(this.connectTimer);
+    if (this.stallTimer) this.stallTimer.refresh();
+    else this.stallTimer = setTimeout(this.onStall, this.endpoint.stallTimeoutMs).unref();
   }
 
-  onResponseStart(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>): void {
-    this.watch.headers();
-    this.inner.onResponseStart?.(...args);
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.headersSeen = true;
+    this.stallTimer?.refresh();
+    this.status = statusCode;
+    this.headers = headers;
+    if (statusCode < 200 || statusCode >= 300) {
+      this.errorBody = { parts: [], size: 0 };
+      return;
+    }
+    const started = this.started;
+    this.started = undefined;
+    started?.resolve(this);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.watch.data();
-    this.inner.onResponseData?.(controller, chunk);
+    // refresh() re-arms the same timer: nothing is allocated per chunk.
+    this.stallTimer?.refresh();
+    if (this.errorBody) {
+      this.errorBody.parts.push(chunk);
+      this.errorBody.size += chunk.length;
+      if (this.errorBody.size >= ERROR_BODY_LIMIT) {
+        this.rejectWithStatus();
+        controller.abort(CLOSED);
+      }
+      return;
+    }
+    if (this.draining) {
+      this.drainedBytes += chunk.length;
+      if (this.drainedBytes > DRAIN_LIMIT_BYTES) controller.abort(CLOSED);
+      return;
+    }
+    if (this.failure) return;
+    if (this.consumer && !this.consumerHeld && this.queue.length === 0) return this.deliver(chunk);
+    this.queue.push(chunk);
+    this.queuedBytes += chunk.length;
+    if (this.queuedBytes >= QUEUE_HIGH_WATER) controller.pause();
+    this.notify();
   }
 
-  onResponseEnd(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseEnd']>>): void {
-    this.watch.finished();
-    this.inner.onResponseEnd?.(...args);
+  onResponseEnd(): void {
+    this.clearTimers();
+    if (this.errorBody) return this.rejectWithStatus();
+    this.ended = true;
+    this.done = true;
+    this.release();
+    this.notify();
   }
 
-  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
-    this.watch.finished();
-    this.inner.onResponseError?.(controller, error);
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    this.failWith(err);
+  }
+
+  // The consumer's side.
+
+  read(onChunk: (chunk: Buffer) => ChunkVerdict): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.consumer = onChunk;
+      this.readSettled = { resolve, reject };
+      this.pump();
+    });
+  }
+
+  async *chunks(): AsyncGenerator<Buffer> {
+    try {
+      for (;;) {
+        const chunk = this.queue.shift();
+        if (chunk) {
+          this.queuedBytes -= chunk.length;
+          if (this.queue.length === 0 && this.controller?.paused && !this.failure) this.controller.resume();
+          yield chunk;
+        } else if (this.failure) {
+          throw this.failure;
+        } else if (this.ended) {
+          return;
+        } else {
+          await new Promise<void>((resolve) => {
+            this.wake = resolve;
+          });
+        }
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  async readAll(limit: number): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of this.chunks()) {
+      size += chunk.length;
+      if (size > limit) throw new NodeError('oversized', `the node sent an answer larger than ${limit} bytes`);
+      parts.push(chunk);
+    }
+    return Buffer.concat(parts, size);
+  }
+
+  close(): void {
+    this.release();
+    if (this.done) return;
+    this.done = true;
+    // Whoever still reads learns that the answer will not be whole (an Error is not cheap: only then).
+    if (this.readSettled || this.wake) this.failure ??= this.classify(new Error('the body was closed'), 'body');
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    if (this.keepConnection && this.controller && !this.controller.aborted) {
+      this.draining = true;
+      this.drainTimer = setTimeout(() => this.controller?.abort(CLOSED), this.endpoint.stallTimeoutMs).unref();
+      this.controller.resume();
+    } else {
+      this.controller?.abort(CLOSED);
+    }
+    this.notify();
+  }
+
+  finish(): void {
+    this.keepConnection = true;
+    this.close();
+  }
+
+  // Inside.
+
+  /** Hands the consumer what it can take now: queued chunks while it does not hold the body back, then the end. */
+  private pump(): void {
+    while (this.consumer && !this.consumerHeld) {
+      const chunk = this.queue.shift();
+      if (!chunk) break;
+      this.queuedBytes -= chunk.length;
+      this.deliver(chunk);
+    }
+    if (!this.consumer || this.consumerHeld || this.queue.length > 0) return;
+    if (this.failure) this.settleRead(this.failure);
+    else if (this.ended) this.settleRead();
+    else if (this.controller?.paused && !this.draining) this.controller.resume();
+  }
+
+  private deliver(chunk: Buffer): void {
+    let verdict: ChunkVerdict;
+    try {
+      verdict = (this.consumer as (chunk: Buffer) => ChunkVerdict)(chunk);
+    } catch (err) {
+      return this.settleRead(err);
+    }
+    if (verdict === false) {
+      this.controller?.pause();
+      this.settleRead();
+    } else if (verdict) {
+      this.controller?.pause();
+      this.consumerHeld = true;
+      verdict.then(this.onConsumerReady, this.onConsumerFailed);
+    }
+  }
+
+  private readonly onConsumerReady = (): void => {
+    this.consumerHeld = false;
+    this.pump();
+  };
+
+  private readonly onConsumerFailed = (err: unknown): void => {
+    this.consumerHeld = false;
+    this.settleRead(err);
+  };
+
+  /** Ends `read()`: resolved when `err` is undefined; otherwise the exchange is closed and it rejects. */
+  private settleRead(err?: unknown): void {
+    const settled = this.readSettled;
+    if (!settled) return;
+    this.readSettled = undefined;
+    this.consumer = undefined;
+    if (err === undefined) return settled.resolve();
+    this.close();
+    settled.reject(err);
+  }
+
+  /** Something changed for the consumer: a chunk, the end or a failure. */
+  private notify(): void {
+    if (this.consumer) this.pump();
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /** Every failure ends here, from undici or from us; only the first one counts. */
+  private failWith(err: unknown): void {
+    this.clearTimers();
+    if (this.errorBody) return this.rejectWithStatus();
+    const started = this.started;
+    if (started) {
+      this.started = undefined;
+      const error = this.classify(err, 'connect');
+      this.release();
+      this.done = true;
+      // Lets undici drop a request that is still waiting for its connection.
+      this.reason ??= error;
+      if (this.controller && !this.controller.aborted) this.controller.abort(error);
+      started.reject(error);
+      return;
+    }
+    this.failure ??= this.classify(err, 'body');
+    this.done = true;
+    this.release();
+    this.notify();
+  }
+
+  /** Tells undici to let go of the exchange, now or as soon as it has a controller. */
+  private giveUp(reason: NodeError): void {
+    this.reason ??= reason;
+    this.clearTimers();
+    if (this.controller && !this.controller.aborted) this.controller.abort(reason);
+    this.failWith(reason);
+  }
+
+  private readonly onCallerAbort = (): void => this.giveUp(abortedError());
+
+  private readonly onConnectTimeout = (): void => {
+    this.giveUp(new NodeError('connect_timeout', `could not connect to ${hostOf(this.endpoint)} within ${this.endpoint.connectTimeoutMs} ms`));
+  };
+
+  private readonly onStall = (): void => {
+    // Unread bytes mean the consumer is behind, not the node; the socket is paused meanwhile.
+    if (this.queue.length > 0 || this.consumerHeld) {
+      this.stallTimer?.refresh();
+      return;
+    }
+    const what = this.headersSeen ? `went silent for more than ${this.endpoint.stallTimeoutMs} ms mid-answer` : `sent no answer within ${this.endpoint.stallTimeoutMs} ms`;
+    this.giveUp(new NodeError('stall', `${hostOf(this.endpoint)} ${what}`));
+  };
+
+  /** A non-2xx answer: its message read (or as much of it as came), `start()` rejects with its status. */
+  private rejectWithStatus(): void {
+    const body = this.errorBody;
+    const started = this.started;
+    if (!body || !started) return;
+    this.errorBody = undefined;
+    this.started = undefined;
+    this.done = true;
+    this.clearTimers();
+    this.release();
+    const text = errorText(Buffer.concat(body.parts, body.size), this.endpoint.token);
+    started.reject(this.callerSignal?.aborted ? abortedError() : statusError(this.status, this.headers, text, this.endpoint));
+  }
+
+  private classify(err: unknown, phase: Phase): NodeError {
+    return classify(err, phase, this.endpoint, this.callerSignal, this.reason);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.stallTimer);
+    clearTimeout(this.drainTimer);
+  }
+
+  /** The exchange no longer needs the caller's signal or its timers (a drain keeps its own bound). */
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.stallTimer);
+    this.callerSignal?.removeEventListener('abort', this.onCallerAbort);
   }
 }
 
 const REFUSED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 const RESET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
 
-function classify(err: unknown, phase: Phase, endpoint: Endpoint, callerSignal: AbortSignal | undefined, signal: AbortSignal): NodeError {
+function classify(err: unknown, phase: Phase, endpoint: Endpoint, callerSignal: AbortSignal | undefined, ownReason: NodeError | undefined): NodeError {
   if (callerSignal?.aborted) return abortedError(err);
   if (err instanceof NodeError) return err;
-  if (signal.reason instanceof NodeError) return signal.reason;
+  if (ownReason) return ownReason;
   const host = hostOf(endpoint);
   const code = errorCode(err);
   const details = { cause: err };
@@ -376,21 +498,8 @@ function parseRetryAfter(value: string | string[] | undefined): number | undefin
 }
 
 /** The error message of an error answer (Ollama `{error}`, OpenAI `{error:{message}}`, FastAPI `{detail}`, or text). */
-async function readErrorText(body: Dispatcher.ResponseData['body'], token: string | undefined): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      parts.push(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      if (size >= ERROR_BODY_LIMIT) break;
-    }
-  } catch {
-    // The status says enough; a body that fails to arrive adds nothing.
-  } finally {
-    if (!body.destroyed) body.destroy();
-  }
-  const raw = Buffer.concat(parts, size).toString('utf8', 0, Math.min(size, ERROR_BODY_LIMIT)).trim();
+function errorText(body: Buffer, token: string | undefined): string {
+  const raw = body.toString('utf8', 0, Math.min(body.length, ERROR_BODY_LIMIT)).trim();
   let text = raw;
   try {
     text = errorMessageOf(JSON.parse(raw)) ?? raw;

@@ -459,6 +459,9 @@ export class NodeRegistry implements Disposable {
   }
 
   private markChanged(name: string): void {
+    // In-flight counts change twice per request; with nobody listening (the CLI's gateway) a
+    // snapshot and a tick for each would be spent on no one.
+    if (this._onDidChange.listenerCount === 0) return;
     this.changed.add(name);
     this.scheduleFlush();
   }
