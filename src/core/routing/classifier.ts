@@ -26,7 +26,8 @@ const LONG_ASK = 300;
 const SUBSTANTIAL_CODE = 2_000;
 
 // A place where an imperative ask can start: sentence or clause start, a list marker, or after a
-// politeness / sequencing word ("can you", "then", "and", "I want to").
+// politeness / sequencing word ("can you", "then", "and", "I want to"). Each alternative is `^` or
+// ends on a non-word character, so what follows starts a word: `Clause` relies on that.
 const CS =
   String.raw`(?:^|[.!?;:\n,(]\s*|\b(?:and|then|also|please|pls|plz|now|first|next|finally|lastly|me|us|let's|lets)\s+(?:to\s+)?|\b(?:can|could|will|please|pls|want|need|like|asking)\s+(?:you|u)\s+(?:to\s+|please\s+)?|\b(?:want|like|need|have|going|trying)\s+to\s+|\b(?:\d{1,2}|[a-h])[.)]\s*|[-*•]\s+)`;
 // A reference to code the user has (attached, pasted, theirs), as opposed to a general question.
@@ -40,13 +41,61 @@ const LANGS =
 
 const re = (source: string, flags = ''): RegExp => new RegExp(source, flags);
 
+/**
+ * A clause pattern (CS, then a verb) that is run only when it can match. Irregexp cannot anchor
+ * CS, so every clause pattern tries every position of the text, and together they were most of
+ * the classifier's cost. But CS ends at the start of the text or on a non-word character, so the
+ * verb starts a word, with one of the literals its alternatives begin with (its leads). A single
+ * flat `\b(?:lead|…)` alternation of all patterns' leads scans a text for about the cost of one
+ * clause pattern, so `clausesIn` does that once per text, and a pattern whose leads do not start
+ * any word is skipped.
+ */
+class Clause {
+  constructor(
+    readonly re: RegExp,
+    /** This pattern's bit in `clausesIn`'s result. */
+    readonly bit: number,
+  ) {}
+
+  /** `clauses` is `clausesIn(text)`, or `clausesIn` of a text that `text` is a prefix of. */
+  test(text: string, clauses: number): boolean {
+    return (clauses & this.bit) !== 0 && this.re.test(text);
+  }
+
+  exec(text: string, clauses: number): RegExpExecArray | null {
+    return (clauses & this.bit) !== 0 ? this.re.exec(text) : null;
+  }
+
+  count(text: string, clauses: number): number {
+    return (clauses & this.bit) !== 0 ? countMatches(this.re, text) : 0;
+  }
+}
+
+/** Each clause pattern's leads, at the index of its bit. */
+const clauseLeads: string[][] = [];
+
+/** A clause pattern whose every match has one of `leadsOf`'s leads (see `literalLeads`) at a word start. */
+function gated(leadsOf: string, source: string, flags = ''): Clause {
+  if (clauseLeads.length >= 31) throw new Error('too many clause patterns for a 31-bit mask');
+  clauseLeads.push(literalLeads(leadsOf));
+  return new Clause(re(source, flags), 1 << (clauseLeads.length - 1));
+}
+
+/** CS, then one of `verbs` (an alternation), then `tail`. */
+const clause = (verbs: string, tail = '', flags = ''): Clause => gated(verbs, `${CS}(?:${verbs})${tail}`, flags);
+
+const WRITE_VERBS = 'write|implement|create|code up|build|generate|draft|produce|make|give me|show me|develop|scaffold|program';
+const I_WANT = "i (?:need|want|would like|'d like)";
+
 const P = {
   greeting:
     /^(?:hi+|hello|hey+|heya|hiya|yo|sup|howdy|morning|good (?:morning|afternoon|evening|night)|thanks?|thank you|thx|ty|cheers|ok(?:ay)?|cool|nice|great|awesome|perfect|lol|haha|bye|gm|gn|hola|gracias|danke|hallo|merci|bonjour|salut|ciao|привіт|привет|дякую|спасибо|你好|谢谢|ありがとう)(?![a-z])/,
   politeRequest: /^(?:(?:hey|hi|ok|okay|so|yo|please|pls)[,!.]?\s+)*(?:can|could|would|will) (?:you|u|someone)\b/,
   question:
     /^(?:(?:ok(?:ay)?|so|hey|hi|yo|quick (?:one|question|q)|one more thing|also)[,:!.\-–—]*\s+)*(?:what(?:'s|s)?|is|isn't|are|does|do|did|can|should|when|which|who|whats|was|were|has|have)\b/,
-  howTo: /^¿?(?:cómo|como|wie|comment|как|як)\s|怎么|怎樣|怎样|如何|^(?:[\w#+.]{1,12}:\s*)?(?:(?:ok(?:ay)?|so|hey|hi|yo|quick (?:one|question|q))[,:!.\-–—]*\s+)*how (?:do|can|could|should|would) (?:i|we|you|one)\b|^(?:[\w#+.]{1,12}:\s*)?how to\b|^(?:[\w#+.]{1,12}:\s*)?(?:command|syntax|flag|shortcut|idiom|keyboard shortcut|cli flag|option)\b/,
+  // The optional `python:` label is shared, not repeated per alternative: each copy re-scanned it.
+  howTo:
+    /^¿?(?:cómo|como|wie|comment|как|як)\s|怎么|怎樣|怎样|如何|^(?:[\w#+.]{1,12}:\s*)?(?:(?:(?:ok(?:ay)?|so|hey|hi|yo|quick (?:one|question|q))[,:!.\-–—]*\s+)*how (?:do|can|could|should|would) (?:i|we|you|one)\b|how to\b|(?:command|syntax|flag|shortcut|idiom|keyboard shortcut|cli flag|option)\b)/,
   deictic: re(DEICTIC),
   meaning:
     /^¿|\bwhat (?:does|do|is|'s)\b[^?\n]{0,60}\b(?:mean|stand for)\b|\b(?:significa|bedeutet|означает|означає|signifie)\b[^.\n]{0,40}\?|什么意思|是什么|什麼意思|とは/,
@@ -56,22 +105,20 @@ const P = {
   // Tier 2: change the structure of existing code while keeping behaviour.
   refactorWord:
     /\b(?:refactor(?:ing)?|re-?structure|re-?architect|re-?organi[sz]e|rewrite|re-?write|migrate|moderni[sz]e|decouple|decompose|de-?duplicate|dedupe|dry (?:it |this )?up|modulari[sz]e|untangle|umbauen|umschreiben|umstrukturieren|umstellen|umwandeln|konvertier\w*|convierte\w*|convertir|transforma\w*|convertis\w*|transforme\w*|migre\w*|refactoriz\w*|reestructur\w*|reescrib\w*|migra[rd]\w*|moderniz\w*|refactore\w*|réécri\w*|рефактор\w*|перепиш\w*)|重构|重構|重写|改成|改为|改寫|迁移|遷移|改造|转成|轉成|转换成|リファクタ|移行/,
-  refactorMove: re(
-    CS +
-      String.raw`(?:extract|split|break|pull|carve|factor|hoist|lift|inline|rename|decompose|move|simplify|clean|tidy|consolidate|generali[sz]e|abstract)\s+` +
-      DEICTIC_OBJ,
+  refactorMove: clause(
+    String.raw`extract|split|break|pull|carve|factor|hoist|lift|inline|rename|decompose|move|simplify|clean|tidy|consolidate|generali[sz]e|abstract`,
+    String.raw`\s+` + DEICTIC_OBJ,
   ),
-  refactorFrom: re(
-    CS +
-      String.raw`(?:extract|pull out|pull|split out|factor out|move|carve out|lift|hoist|separate|isolate)\b[^.?!\n]{0,40}?\b(?:from|out of)\s+` +
-      DEICTIC_OBJ,
+  refactorFrom: clause(
+    String.raw`extract|pull out|pull|split out|factor out|move|carve out|lift|hoist|separate|isolate`,
+    String.raw`\b[^.?!\n]{0,40}?\b(?:from|out of)\s+` + DEICTIC_OBJ,
   ),
   snippetObject: re(
     String.raw`^[^.?!\n]{0,40}?\b(?:this|the|that|my)\s+(?:[\w-]+\s+)?(?:query|snippet|line|loop|expression|one-?liner|command|regex|statement|call|comprehension|formula)\b`,
   ),
-  refactorChange: re(
-    CS +
-      String.raw`(?:convert|turn|change|switch|make|rewrite|replace|swap|upgrade|port|transform)\s+` +
+  refactorChange: clause(
+    String.raw`convert|turn|change|switch|make|rewrite|replace|swap|upgrade|port|transform`,
+    String.raw`\s+` +
       DEICTIC_OBJ +
       String.raw`\b[^.?!\n]{0,80}?\b(?:to|into|from|instead|use|using|with|async|sync|generic|reusable|testable|modular|immutable|functional|pure|type-?safe|thread-?safe|readable|cleaner|nicer|idiomatic|extensible|configurable|injectable|composable|simpler|dry)\b`,
   ),
@@ -81,10 +128,10 @@ const P = {
     /\b(?:move|moving|switch|switching|get|transition|go|port)\s+(?:us\s+|our\s+|this\s+|the\s+|it\s+|everything\s+)?[^.?!\n]{0,30}?\b(?:off(?: of)?|away from|from)\b[^.?!\n]{1,40}?\b(?:to|onto|over to|in favou?r of)\b/,
   keepBehaviour:
     /without (?:changing|altering|breaking) (?:the |its )?(?:behaviou?r|functionality|semantics|output)|keep(?:ing)? (?:the )?(?:same |existing |current )?(?:behaviou?r|functionality|semantics)|behaviou?r (?:must|should|has to) stay|same (?:external )?behaviou?r|保持行为|行为不变|不改变行为|sin cambiar (?:el )?comportamiento|ohne (?:das )?verhalten/,
-  portWord: re(CS + String.raw`port\b`),
-  translate: re(
-    CS +
-      String.raw`(?:translate|convert|rewrite|port|transpile|redo|turn)\b[^.?!\n]{0,60}?\b(?:to|into|in)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+)?` +
+  portWord: clause('port', String.raw`\b`),
+  translate: clause(
+    String.raw`translate|convert|rewrite|port|transpile|redo|turn`,
+    String.raw`\b[^.?!\n]{0,60}?\b(?:to|into|in)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+)?` +
       LANGS +
       String.raw`(?![\w+#])`,
   ),
@@ -97,14 +144,13 @@ const P = {
   writeTests:
     /\b(?:write|writing|generate|create|add|adding|give me|produce|draft|build|set up|implement|need|want)\b[^.?!\n]{0,60}?(?:(?<!\b(?:npm|yarn|pnpm|go|cargo|mvn|gradle|make|dotnet|bun|deno|runs?|running|execute[sd]?|skip|skips|skipping|rerun)\s(?:the\s|all\s|my\s|our\s)?)(?:\btests\b|(?<!\bto )\btest\b(?!\s+(?:whether|if|to see|how|command|script|job|step|stage|runner)))|\btest ?(?:suites?|cases?|plan|coverage|harness)\b|\bspecs\b|\bunit[- ]?tests?\b|\bcoverage\b)|\bcover\b[^.?!\n]{0,60}?\bwith (?:unit |integration )?tests\b|\bcovered (?:by|with) (?:[\w-]+ )?tests\b|\bunit[- ]test (?:this|these|it|the|my|our)\b|\b(?:unit|integration|e2e|end-to-end|regression|snapshot|property[- ]based|table[- ]driven|parametri[sz]ed|jest|pytest|junit|mocha|vitest|rspec|xunit|nunit)\s+tests?\s+(?:for|covering|that|of)\b/,
   testsNoun: /^(?:(?:please|pls|now|ok|and|also|some|more|a few|unit|integration|e2e|jest|pytest)[,!]?\s+){0,3}(?:tests|(?:an?|one|another)\s+(?:[\w-]+\s+)?test)\b(?!\s+(?:are|is|was|were|fail|fails|failing|pass|passes|passing|hang|hangs|run|runs|take|takes|keep|don'?t|doesn'?t))/,
-  renameAny: re(CS + String.raw`rename\b[^.?!\n]{1,40}?\b(?:to|into)\b`),
+  renameAny: clause('rename', String.raw`\b[^.?!\n]{1,40}?\b(?:to|into)\b`),
   writeTestsIntl:
     /(?:schreib\w*|erstell\w*|escrib\w*|genera\w*|crea\w*|écri\w*|ajout\w*|añad\w*|agreg\w*|напиш\w*|добав\w*|створ\w*)[^.?!\n]{0,40}?(?:tests?\b|pruebas?|unit-?tests?|тест\w*)|(?:写|编写|生成|添加|補充|补充|寫|編寫)[^。？！\n]{0,20}?(?:测试|測試|单测|單元測試)|テストを(?:書|作)/,
 
   // Tier 2: design, review, many files, many asks.
-  designVerb: re(
-    CS +
-      String.raw`(?:(?:design|architect|re-?design|plan out|sketch out|lay out)\b(?!\s+(?:patterns?\b|a logo|an? icon))|(?:propose|suggest|come up with|define|plan)\b[^.?!\n]{0,40}?\b(?:architecture|design|schema|data model|service layout|layout|topology|infrastructure|deployment strategy|rollout plan|migration plan)\b)`,
+  designVerb: clause(
+    String.raw`(?:design|architect|re-?design|plan out|sketch out|lay out)\b(?!\s+(?:patterns?\b|a logo|an? icon))|(?:propose|suggest|come up with|define|plan)\b[^.?!\n]{0,40}?\b(?:architecture|design|schema|data model|service layout|layout|topology|infrastructure|deployment strategy|rollout plan|migration plan)\b`,
   ),
   howWouldYou: /\bhow (?:would|should) (?:you|we|i) (?:design|architect|build|scale|structure|set up)\b/,
   architecture: /\barchitecture\b|\bsystem design\b|\bhigh[- ]level design\b|\bdata layer\b|\bscal(?:e|ing) (?:to|out)\b|\bmulti-tenan/,
@@ -116,9 +162,9 @@ const P = {
   across: re(
     String.raw`\bacross\s+(?:(?:all|the|these|those|our|my|every|multiple|several|many|different|\d+|two|three|four|five|six)\s+){0,2}(?:[\w-]+\s+)?(?:files|modules|services|packages|repos|repositories|codebase|code ?base|project|projects|app|apps|application|frontend|front-end|backend|back-end|stack|components|layers|documents|docs|papers|reports|classes|endpoints|clients|pages|screens|controllers|microservices|crates|notebooks|sheets|handlers|routes|gateway|tiers)\b`,
   ),
-  acrossList: re(
-    CS +
-      String.raw`(?:add|implement|wire(?: up)?|roll out|introduce|set up|integrate|support|enable|update|change|replace|rename|propagate|apply|build|ship)\b[^.?!\n]{0,60}?\bacross\s+(?:both\s+)?[^.?!\n,]{1,40}?(?:,|\band\b)`,
+  acrossList: clause(
+    String.raw`add|implement|wire(?: up)?|roll out|introduce|set up|integrate|support|enable|update|change|replace|rename|propagate|apply|build|ship`,
+    String.raw`\b[^.?!\n]{0,60}?\bacross\s+(?:both\s+)?[^.?!\n,]{1,40}?(?:,|\band\b)`,
   ),
   wholeProject:
     /\b(?:whole|entire|full)\s+(?:[\w.-]+\s+)?(?:codebase|code ?base|project|repo|repository|app|application|frontend|front-end|backend|back-end|monorepo|system|solution|website|site)\b|\b(?:all|every|each)\s+(?:of\s+)?(?:the\s+|our\s+|my\s+|these\s+|those\s+)?(?:[\w-]+\s+)?(?:modules|services|packages|components|endpoints|controllers|clients|handlers|routes|repos|microservices|call ?sites|usages|callers)\b|\b(?:all|every) (?:of )?(?:the|our|my|these) (?:[\w-]+ )?files\b|\bevery file in\b|\b(?:each|every)\s+(?:single\s+)?(?:module|service|microservice|package|component|endpoint|controller|handler|route|repo|repository|crate)\b|\bthroughout (?:the |our |this )?(?:codebase|code ?base|project|app|repo)\b|\b(?:project|codebase|repo)[- ]wide\b|\beverywhere in (?:the|our|this) (?:code|codebase|project|app|repo)\b|整个项目|整個專案|整个代码库|所有(?:文件|模块|服务)/,
@@ -131,18 +177,18 @@ const P = {
   featureLayers:
     /\b(?:db|database|table|migration|schema|endpoint|api|rest|graphql|service layer|controller|middleware|model|view|page|screen|dashboard|admin|component|ui|frontend|backend|store|reducer|route|router|cli|config|docs|tests?|cache|queue|worker|job|webhook|notification|email)\b/g,
   feature: /\b(?:feature|support for|end-to-end|e2e flow)\b/,
-  buildVerb: re(CS + String.raw`(?:add|implement|build|create|introduce|ship|develop)\b`),
-  imperativeAsk: re(
-    CS +
-      String.raw`(?:write|add|create|build|implement|generate|design|explain|describe|compare|list|tell|show|point out|propose|suggest|recommend|find|identify|fix|refactor|rewrite|migrate|convert|port|split|extract|rename|move|update|remove|delete|replace|define|handle|roll (?:it |this )?out|set up|setup|configure|deploy|document|review|audit|analy[sz]e|summari[sz]e|plan|draft|give|provide|outline|estimate|benchmark|optimi[sz]e|profile|cover|persist|disable|enable|validate|integrate|discuss|spell out|justify|evaluate|assess|go through|walk (?:me )?through|translate|clean up|pick|choose|sketch|wire(?: up)?|expose|cache|clarify|diagnose|debug)\b`,
+  buildVerb: clause(String.raw`add|implement|build|create|introduce|ship|develop`, String.raw`\b`),
+  imperativeAsk: clause(
+    String.raw`write|add|create|build|implement|generate|design|explain|describe|compare|list|tell|show|point out|propose|suggest|recommend|find|identify|fix|refactor|rewrite|migrate|convert|port|split|extract|rename|move|update|remove|delete|replace|define|handle|roll (?:it |this )?out|set up|setup|configure|deploy|document|review|audit|analy[sz]e|summari[sz]e|plan|draft|give|provide|outline|estimate|benchmark|optimi[sz]e|profile|cover|persist|disable|enable|validate|integrate|discuss|spell out|justify|evaluate|assess|go through|walk (?:me )?through|translate|clean up|pick|choose|sketch|wire(?: up)?|expose|cache|clarify|diagnose|debug`,
+    String.raw`\b`,
     'g',
   ),
   whClause: /(?:^|[.!?;:\n]\s*|,\s*(?:and\s+|or\s+|then\s+|also\s+)?|\s(?:and|also|plus)\s+)(?:what|how|why|where|when|which|who|should (?:i|we)|is there|are there|do i|does it|can i)\b(?!\s*[?？.!]*\s*$)/g,
   // Action verbs that also describe the steps of one script ("download X, parse it, upload Y"):
   // asks only outside a small artifact's spec.
-  stepAsk: re(
-    CS +
-      String.raw`(?:highlight|display|render|connect|hook up|send|save|store|emit|notify|redirect|insert|sort|filter|paginate|publish|schedule|trigger|reuse|adjust|tweak|improve|polish|restyle|style|animate|mock|seed|backfill|index|measure|monitor|alert|fetch|load|import|export|upload|download|parse|format|lint|bump|release|log)\b`,
+  stepAsk: clause(
+    String.raw`highlight|display|render|connect|hook up|send|save|store|emit|notify|redirect|insert|sort|filter|paginate|publish|schedule|trigger|reuse|adjust|tweak|improve|polish|restyle|style|animate|mock|seed|backfill|index|measure|monitor|alert|fetch|load|import|export|upload|download|parse|format|lint|bump|release|log`,
+    String.raw`\b`,
     'g',
   ),
   enumItem: /(?:^|\n|[\s,;:])\(?(?:\d{1,2}|[a-h])\)\s+\S|(?:^|\n)\s*(?:\d{1,2}\.|[-*•])\s+\S/g,
@@ -155,8 +201,11 @@ const P = {
   briefStrong:
     /\bin (?:a|one) (?:sentence|line|word)\b|\bsentence or two\b|\bone[- ]sentence\b|\bshort answer\b|\byes or no\b|\byes\/no\b|\btl;?dr\b|\bone[- ]word\b/,
   briefSoft: /\bquick(?:ly)?\b|\bbrief(?:ly)?\b|\bin short\b|\bshort\b/,
+  // errorText's words ending in error/exception ("TypeError:", "RuntimeException"), apart because
+  // `\b[a-z]*` retries at every letter of every word; tried only when the text has those words.
+  errorWord: /\b[a-z]*(?:error|exception)\b\s*[:(]|\b[a-z]+(?:error|exception)\b/,
   errorText:
-    /\b(?:error|err)\s*[[(]?[a-z]?\d{2,}[\])]?(?:\s*\(\w+\))?\s*:|\baccess denied\b|\bconnection refused\b|\b[a-z]*(?:error|exception)\b\s*[:(]|\b[a-z]+(?:error|exception)\b|\bpanic:|traceback \(most recent|\bsegfault|segmentation fault|\bstack ?trace\b|\bcore dumped\b|\n\s+at [\w.$<>]+[ (]|\berror\[?e?\d+\]?:|\bts\d{4}\b|\bexit(?:ed)? (?:with )?(?:code|status) \d|\bfailed to\b|\bcannot find\b|\bno module named\b|\bis not a function\b|\bis not defined\b|\bnot assignable\b|\bunexpected token\b|\bcrashloopbackoff\b|\boomkilled\b|\bdeadlock(?:ed)?\b|\bnullpointer|\bnull pointer\b|\bundefined reference\b|\bcommand not found\b|\bpermission denied\b|\bhint:/,
+    /\b(?:error|err)\s*[[(]?[a-z]?\d{2,}[\])]?(?:\s*\(\w+\))?\s*:|\baccess denied\b|\bconnection refused\b|\bpanic:|traceback \(most recent|\bsegfault|segmentation fault|\bstack ?trace\b|\bcore dumped\b|\n\s+at [\w.$<>]+[ (]|\berror\[?e?\d+\]?:|\bts\d{4}\b|\bexit(?:ed)? (?:with )?(?:code|status) \d|\bfailed to\b|\bcannot find\b|\bno module named\b|\bis not a function\b|\bis not defined\b|\bnot assignable\b|\bunexpected token\b|\bcrashloopbackoff\b|\boomkilled\b|\bdeadlock(?:ed)?\b|\bnullpointer|\bnull pointer\b|\bundefined reference\b|\bcommand not found\b|\bpermission denied\b|\bhint:/,
   diagnose:
     /\bwhat (?:could|might|would|can) (?:be )?caus|\b(?:hangs|hanging|freezes|freezing|flaky|flakes|times out|timing out|passes locally|works locally|works on my machine|segfaults|deadlocks)\b|\bwhy (?:is|does|do|are|did|would|was|were) (?:my|our|this|these)\b|\bwhy\b[^?\n]{0,60}?\b(?:is|are|does|do|gets?|keeps?|comes? out|ends? up)\s+(?:not\s+|always\s+|still\s+)?(?:undefined|null|nan|none|nil|empty|zero|wrong|failing|slow|broken|blank|missing|stale)\b|\b(?:keep getting|keeps? (?:failing|crashing|throwing)|(?:i'?m|i am|im) getting|i get (?:an?|this|the)\b)|,\s*why\?*\s*$|为什么|為什麼|\bwarum\b|por qué|pourquoi|почему|чому|\bwhy (?:is|does|do|did|am|are|isn'?t|doesn'?t|won'?t|can'?t|would|was|were|does not|is not|do i get|am i getting)\b[^?\n]{0,80}?\b(?:fail|failing|fails|failed|crash\w*|null|undefined|nan|none|nil|empty|hang\w*|slow|leak\w*|wrong|twice|error\w*|throw\w*|break\w*|broken|not|never|zero|negative|stuck|time ?out|timing out|block\w*|freez\w*|off by one|duplicat\w*|infinite|terminate|panic\w*|flak\w*|race)\b|\bwhat(?:'s| is) (?:wrong|broken|going on|happening|causing)\b|\bwhat causes\b|\bfind (?:the|this) bug\b|\bwhy (?:null|undefined|nan|none|nil|empty)\b|\bdoesn'?t work\b|\bnot working\b|\bbroken\b|\bbug\b|\bdebug\b|\bfix (?:this|it|the|my|that)\b|\bwhat do i do\b|\bwhy (?:this|that|here)\b|\bhow (?:do|can) i fix\b/,
   regex:
@@ -166,13 +215,17 @@ const P = {
     /\b(?:write|add|generate|create|draft|give me|produce|document|improve|need|suggest)\b[^.?!\n]{0,40}?\b(?:docstrings?|jsdoc|javadoc|tsdoc|kdoc|rustdoc|doc ?comments?|comments?|documentation|readme|changelog|release notes|commit (?:message|msg)|pr description|type hints|annotations|docs)\b|\b(?:commit (?:message|msg)|pr description|pull request description|release notes|changelog entry)\b|^(?:please\s+)?document\b|(?:写|添加|生成)[^。\n]{0,10}?(?:注释|文档)/,
   compare:
     /^(?:[\w.#+/-]+\s){1,2}(?:or|vs\.?|versus)\s(?:[\w.#+/-]+\s?){1,2}(?:for|to|in|\?|,)|\bcompare\b|\bcomparison\b|\b(?:vs\.?|versus)\s|\bdifferences? between\b|\bwhich (?:is|one is|one|should i|would you|do you) (?:better|faster|safer|recommend|pick|choose|use|prefer)\b|\bshould (?:i|we) (?:use|pick|choose|go with|prefer)\b[^?.\n]{1,60}?\bor\b|\bbetter choice\b|\bpros and cons\b/,
-  writeTarget: re(
-    String.raw`(?:${CS}(?:write|implement|create|code up|build|generate|draft|produce|make|give me|show me|develop|scaffold|program)|\bi (?:need|want|would like|'d like)(?:\s+(?:to\s+)?(?:write|implement|create|build|make|get))?)\b(?:\s+[\w.+#'/-]+){0,4}?\s+(function|func|method|script|query|class|dockerfile|compose file|program|snippet|hook|component|endpoint|cli|tool|regex|makefile|config|yaml|workflow|lambda|procedure|macro|algorithm|parser|validator|helper|utility|util|cron ?job|one-?liner|decorator|middleware|handler|route|struct|trigger|migration|schema|module|lru cache|iterator|generator|reducer|app|application|website|web app|service|microservice|backend|api|server|game|platform|saas|compiler|interpreter|framework|library|sdk|operating system|bot|extension|plugin)s?\b`,
+  writeTarget: gated(
+    `${WRITE_VERBS}|${I_WANT}`,
+    String.raw`(?:${CS}(?:${WRITE_VERBS})|\b${I_WANT}(?:\s+(?:to\s+)?(?:write|implement|create|build|make|get))?)\b(?:\s+[\w.+#'/-]+){0,4}?\s+(function|func|method|script|query|class|dockerfile|compose file|program|snippet|hook|component|endpoint|cli|tool|regex|makefile|config|yaml|workflow|lambda|procedure|macro|algorithm|parser|validator|helper|utility|util|cron ?job|one-?liner|decorator|middleware|handler|route|struct|trigger|migration|schema|module|lru cache|iterator|generator|reducer|app|application|website|web app|service|microservice|backend|api|server|game|platform|saas|compiler|interpreter|framework|library|sdk|operating system|bot|extension|plugin)s?\b`,
   ),
-  writeAny: re(CS + String.raw`(?:write|implement|code|create)\b`),
+  writeAny: clause(String.raw`write|implement|code|create`, String.raw`\b`),
   bigBuild:
     /^(?:app|application|website|web app|service|microservice|backend|api|server|game|platform|saas|compiler|interpreter|framework|library|sdk|operating system|database|bot|extension|plugin)$/,
-  changeGiven: re(CS + String.raw`(?:add|change|update|remove|delete|handle|make|fix|improve|optimi[sz]e|speed up|check|validate|rename|adjust|tweak|correct)\b`),
+  changeGiven: clause(
+    String.raw`add|change|update|remove|delete|handle|make|fix|improve|optimi[sz]e|speed up|check|validate|rename|adjust|tweak|correct`,
+    String.raw`\b`,
+  ),
   lookup:
     /^(?:what|which)(?:'s| is| are)? (?:the )?(?:language|line|lines|file|version|name|framework|library|lib|package|type|encoding|license|port|author|date|year)\b|\bwhere (?:is|are|do|does)\b|\bis there (?:a|an|any)\b|\bdoes (?:this|it|the file) (?:have|contain|use|import|include|define|mention)\b|\bhow many\b|\b(?:which|what) line\b|\bwhat language\b/,
   codeLine:
@@ -190,6 +243,22 @@ const P = {
   leadingNonWord: /^[^a-z]+/,
   thousands: /\B(?=(\d{3})+(?!\d))/g,
 } as const;
+
+const leadScan = buildLeadScan(clauseLeads);
+
+/** The clause patterns that can match `text`: those with a lead at one of its word starts. */
+function clausesIn(text: string): number {
+  const { scan, bits, all } = leadScan;
+  let clauses = 0;
+  scan.lastIndex = 0;
+  for (let m = scan.exec(text); m; m = scan.exec(text)) {
+    clauses |= bits.get(m[0]) ?? 0;
+    if (clauses === all) break;
+    // Resume inside the match: a lead such as `come up with` may contain another's start.
+    scan.lastIndex = m.index + 1;
+  }
+  return clauses;
+}
 
 interface Prepared {
   /** Lower-cased prose with code masked: `§` inline code, `¶` a code block. */
@@ -233,7 +302,8 @@ export function classify(input: ClassifyInput): Classification {
 function classifyText(t: Prepared, contextChars: number, out: Reasons): void {
   const text = askPart(focus(t.prose));
   const start = text.trimStart();
-  const deictic = P.deictic.test(text) || t.codeLines > 0;
+  const clauses = clausesIn(text);
+  const deictic = t.codeLines > 0 || P.deictic.test(text);
   const question = (P.question.test(start) || P.meaning.test(text)) && !P.politeRequest.test(start);
   const howTo = P.howTo.test(start);
   // A question about a concept ("what does refactoring mean?") names a task without asking for it.
@@ -241,35 +311,39 @@ function classifyText(t: Prepared, contextChars: number, out: Reasons): void {
   // Pasted prose left out of the ask is material to work on, like attached context.
   const material = t.prose.length - text.length;
   const codeSize = contextChars + t.codeChars + material;
-  const target = concept || howTo ? null : P.writeTarget.exec(text);
+  const target = concept || howTo ? null : P.writeTarget.exec(text, clauses);
   // Inside a script's spec ("a script that lists all services") scope words describe data, and
   // verbs describe the script's steps, not separate asks.
   const specStart = target && !P.bigBuild.test(target[1] ?? '') ? target.index + target[0].length : -1;
-  const asks = countAsks(text, t.hasQuestionMark, specStart);
+  const asks = countAsks(text, clauses, t.hasQuestionMark, specStart);
 
   // ---- Tier 2 ----
   if (!concept) {
     if (P.writeTests.test(text) || P.writeTestsIntl.test(text) || P.testsNoun.test(start)) out.add(2, 'asks for tests');
     if (P.keepBehaviour.test(text)) out.add(2, 'restructure keeping behaviour');
-    const translate = P.translate.exec(text);
+    const translate = P.translate.exec(text, clauses);
     if (translate) {
       const span = translate[0];
       const big = P.bigObject.test(span);
       const small = !big && P.smallObject.test(span);
-      if (big || (!small && (P.portWord.test(span) || codeSize >= SUBSTANTIAL_CODE * 2))) {
+      // Ungated: `clauses` describes `text`, and this rare test is on a span of it.
+      if (big || (!small && (P.portWord.re.test(span) || codeSize >= SUBSTANTIAL_CODE * 2))) {
         out.add(2, 'asks to port a whole module');
       } else out.add(1, 'translate a snippet');
-    } else if (
-      P.refactorWord.test(text) ||
-      P.refactorMove.test(text) ||
-      P.refactorFrom.test(text) ||
-      changesStructure(text) ||
-      P.migrateMove.test(text) ||
-      (deictic && P.refactorSmell.test(text)) ||
-      ((contextChars > 0 || t.codeLines > 0) && P.renameAny.test(text))
-    ) {
-      out.add(2, 'asks to refactor existing code');
-    } else if (P.refactorChange.test(text)) out.add(1, 'translate a snippet');
+    } else {
+      const change = P.refactorChange.exec(text, clauses);
+      if (
+        P.refactorWord.test(text) ||
+        P.refactorMove.test(text, clauses) ||
+        P.refactorFrom.test(text, clauses) ||
+        changesStructure(text, change) ||
+        P.migrateMove.test(text) ||
+        (deictic && P.refactorSmell.test(text)) ||
+        ((contextChars > 0 || t.codeLines > 0) && P.renameAny.test(text, clauses))
+      ) {
+        out.add(2, 'asks to refactor existing code');
+      } else if (change) out.add(1, 'translate a snippet');
+    }
   } else if (howTo && P.refactorWord.test(text) && !P.refactorNamed.test(text)) {
     // "how do I migrate from X to Y" is a procedure to explain, not code to transform.
     out.add(1, 'explain a migration path');
@@ -278,7 +352,7 @@ function classifyText(t: Prepared, contextChars: number, out: Reasons): void {
     out.add(1, 'advice on structuring a project');
   }
   if (!concept || P.recommends.test(text)) {
-    if (P.designVerb.test(text) || P.howWouldYou.test(text)) out.add(2, 'system design');
+    if (P.designVerb.test(text, clauses) || P.howWouldYou.test(text)) out.add(2, 'system design');
     else if (P.architecture.test(text) && (!question || P.recommends.test(text))) out.add(2, 'architecture design');
   }
   if (!concept) {
@@ -287,17 +361,18 @@ function classifyText(t: Prepared, contextChars: number, out: Reasons): void {
         out.add(2, 'review of substantial code');
       } else out.add(1, 'review of a small snippet');
     }
-    if (outsideSpec(P.across, text, specStart) || P.acrossList.test(text)) out.add(2, 'spans several files or modules');
+    if (outsideSpec(P.across, text, specStart) || P.acrossList.test(text, clauses)) out.add(2, 'spans several files or modules');
     if (outsideSpec(P.wholeProject, text, specStart)) out.add(2, 'whole-project change');
     if (P.manyDocsCount.test(text) || (P.manyDocs.test(text) && P.analysisVerb.test(text))) {
       if (P.analysisVerb.test(text) || contextChars > 0) out.add(2, 'analysis across many documents');
     }
-    if ((P.feature.test(text) || (P.buildVerb.test(text) && specStart < 0)) && countLayers(text) >= 3) {
+    if ((P.feature.test(text) || (specStart < 0 && P.buildVerb.test(text, clauses))) && countLayers(text) >= 3) {
       out.add(2, 'feature across several layers');
     }
   }
   if (asks >= 3) out.add(2, `${asks} distinct asks`);
-  if (P.tradeoffs.test(text) && (asks >= 2 || P.writeTarget.test(text))) out.add(2, 'ask plus trade-offs');
+  const tradeoffs = P.tradeoffs.test(text);
+  if (tradeoffs && (asks >= 2 || P.writeTarget.test(text, clauses))) out.add(2, 'ask plus trade-offs');
 
   if (target && P.bigBuild.test(target[1] ?? '')) out.add(2, 'asks to build a whole application');
   if (out.tier === 2) return;
@@ -306,33 +381,39 @@ function classifyText(t: Prepared, contextChars: number, out: Reasons): void {
   const strongBrief = P.briefStrong.test(text);
   if (!concept || !strongBrief) {
     if (P.regex.test(t.full)) out.add(1, 'write or explain a regex');
-    if (!concept && (P.errorText.test(t.full) || P.diagnose.test(text))) out.add(1, 'diagnose an error');
-    else if (P.diagnose.test(text) && P.why.test(text)) out.add(1, 'diagnose an error');
+    if (!concept && hasErrorText(t.full)) out.add(1, 'diagnose an error');
+    else if (P.diagnose.test(text) && (!concept || P.why.test(text))) out.add(1, 'diagnose an error');
   }
   if (!concept) {
     if (P.summarize.test(text)) out.add(1, 'summarize');
     if (P.docsWrite.test(text)) out.add(1, 'write docs or a commit message');
-    if (target || P.writeAny.test(text)) out.add(1, 'write code to a spec');
+    if (target || P.writeAny.test(text, clauses)) out.add(1, 'write code to a spec');
   }
   if (P.compare.test(text)) out.add(1, 'compare two options');
-  if (P.tradeoffs.test(text)) out.add(1, 'weigh trade-offs');
-  if (P.explain.test(text) || P.depth.test(text)) {
+  if (tradeoffs) out.add(1, 'weigh trade-offs');
+  const depth = P.depth.test(text);
+  if (depth || P.explain.test(text)) {
     const brief = strongBrief || P.briefSoft.test(text);
-    const oneLine = !P.depth.test(text) && isAboutInlineCode(text, t);
-    if (P.depth.test(text)) out.add(1, 'explain in depth');
+    const oneLine = !depth && isAboutInlineCode(text, t);
+    if (depth) out.add(1, 'explain in depth');
     else if (!brief && !oneLine) out.add(1, 'explain how something works');
   }
   if (t.codeLines >= 3 && !concept) out.add(1, `reasoning over pasted code (${t.codeLines} lines)`);
   if (material >= PASTED_MATERIAL) out.add(1, `reasoning over ${commas(material)} chars of pasted text`);
   if (asks === 2 && !concept && out.tier === 0 && text.length > 60) out.add(1, '2 distinct asks');
-  const greeting = P.greeting.test(start) && text.length < 60;
-  if (contextChars > 0 && !greeting && (deictic || P.changeGiven.test(text)) && !P.lookup.test(start)) {
+  const greeting = text.length < 60 && P.greeting.test(start);
+  if (contextChars > 0 && !greeting && (deictic || P.changeGiven.test(text, clauses)) && !P.lookup.test(start)) {
     out.add(1, 'reasoning over attached code');
   }
   if (out.tier === 1) return;
 
   // ---- Tier 0: say which kind of simple it is ----
   out.add(0, tier0Reason(text, start, t, { greeting, concept, howTo, strongBrief, contextChars }));
+}
+
+/** errorText, or errorWord where its literals occur. */
+function hasErrorText(full: string): boolean {
+  return P.errorText.test(full) || ((full.includes('error') || full.includes('exception')) && P.errorWord.test(full));
 }
 
 /** Which kind of simple the prompt is, for the user-facing reason. */
@@ -360,10 +441,9 @@ function isAboutInlineCode(text: string, t: Prepared): boolean {
 
 /**
  * "Convert this function to async/await" changes code structure; "convert this query to an ORM
- * call" translates a snippet (tier 1 in the rubric).
+ * call" translates a snippet (tier 1 in the rubric). `m` is `refactorChange`'s match in `text`.
  */
-function changesStructure(text: string): boolean {
-  const m = P.refactorChange.exec(text);
+function changesStructure(text: string, m: RegExpExecArray | null): boolean {
   if (!m) return false;
   return !P.snippetObject.test(text.slice(m.index, m.index + 80).replace(P.leadingNonWord, ''));
 }
@@ -375,8 +455,8 @@ function outsideSpec(pattern: RegExp, text: string, specStart: number): boolean 
 }
 
 /** Distinct asks: imperative clauses plus question clauses, or an enumerated list. */
-function countAsks(text: string, hasQuestionMark: boolean, specStart: number): number {
-  const verbs = countMatches(P.imperativeAsk, text) + countMatches(P.stepAsk, specStart < 0 ? text : text.slice(0, specStart));
+function countAsks(text: string, clauses: number, hasQuestionMark: boolean, specStart: number): number {
+  const verbs = P.imperativeAsk.count(text, clauses) + P.stepAsk.count(specStart < 0 ? text : text.slice(0, specStart), clauses);
   const wh = hasQuestionMark ? countMatches(P.whClause, text) : 0;
   const listed = countMatches(P.enumItem, text);
   return Math.max(verbs + wh, listed);
@@ -491,4 +571,87 @@ class Reasons {
   result(): Classification {
     return { tier: this.tier, reasons: this.byTier[this.tier].slice(0, 4) };
   }
+}
+
+/** The scan behind `clausesIn`: one flat alternation of every clause pattern's leads. */
+function buildLeadScan(leadsByPattern: readonly string[][]): { scan: RegExp; bits: Map<string, number>; all: number } {
+  const owners = new Map<string, number>();
+  leadsByPattern.forEach((leads, i) => {
+    for (const lead of leads) owners.set(lead, (owners.get(lead) ?? 0) | (1 << i));
+  });
+  // Reverse lexical order puts a lead before its prefixes (`pull out`, `pull`), so at each position
+  // the scan reports the longest lead there; every other lead there is a prefix of it, so its
+  // patterns are credited too. It also keeps leads with a common start together, which irregexp
+  // scans faster than the same leads by length.
+  const leads = [...owners.keys()].sort().reverse();
+  const bits = new Map<string, number>();
+  for (const lead of leads) {
+    let mask = 0;
+    for (let end = 1; end <= lead.length; end++) mask |= owners.get(lead.slice(0, end)) ?? 0;
+    bits.set(lead, mask);
+  }
+  const escaped = leads.map((lead) => lead.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const all = [...owners.values()].reduce((a, b) => a | b, 0);
+  return { scan: re(String.raw`\b(?:${escaped.join('|')})`, 'g'), bits, all };
+}
+
+/**
+ * The literal text each alternative of `alternation` starts with, up to its first regex syntax
+ * (`analy[sz]e` → `analy`, `re-?design` → `re`, `(?:a|b)\bx` → `a`, `b`): a match of the
+ * alternation starts with one of them. Throws on an alternative that starts with no literal word,
+ * so a pattern edited out of that shape fails when the module loads instead of going unmatched.
+ */
+function literalLeads(alternation: string): string[] {
+  const leads: string[] = [];
+  for (const alternative of splitAlternatives(alternation)) {
+    if (alternative.startsWith('(?:')) {
+      const end = groupEnd(alternative);
+      if (/^[?*{]/.test(alternative.slice(end + 1))) throw new Error(`optional leading group in ${alternative}`);
+      leads.push(...literalLeads(alternative.slice(3, end)));
+      continue;
+    }
+    let lead = /^[a-z' ]*/.exec(alternative)?.[0] ?? '';
+    // `colou?r`: the quantified last character may be absent.
+    if (/^[?*{]/.test(alternative.slice(lead.length))) lead = lead.slice(0, -1);
+    if (!/^[a-z]/.test(lead)) throw new Error(`clause pattern alternative without a leading word: ${alternative}`);
+    leads.push(lead);
+  }
+  return leads;
+}
+
+/** Top-level alternatives of a regex source. */
+function splitAlternatives(source: string): string[] {
+  const parts: string[] = [];
+  let from = 0;
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) {
+      parts.push(source.slice(from, i));
+      from = i + 1;
+    }
+  }
+  parts.push(source.slice(from));
+  return parts;
+}
+
+/** Index of the `)` closing the group that opens `source`. */
+function groupEnd(source: string): number {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i;
+  }
+  throw new Error(`unbalanced group: ${source}`);
 }
