@@ -232,14 +232,14 @@ export async function benchGateway(): Promise<GatewayBenchRow[]> {
     const tDirect = await ttfb(direct);
     const tGateway = await ttfb(gateway);
     const tPipe = await ttfb(bare);
-    rows.push({ what: `TTFB, ${TTFB_REQUESTS} sequential streamed /api/chat, median / p95: direct`, figure: `${ms(tDirect.median)} / ${ms(tDirect.p95)}`, target: '' });
+    rows.push({ what: `TTFB, ${TTFB_REQUESTS} sequential streamed /api/chat after only 50 warm-up requests (JIT still cold), median / p95: direct`, figure: `${ms(tDirect.median)} / ${ms(tDirect.p95)}`, target: '' });
     rows.push({ what: '  … through the bare pipe proxy', figure: `${ms(tPipe.median)} / ${ms(tPipe.p95)}`, target: '' });
     rows.push({ what: '  … through the gateway (model `harombe`: classifier + routing)', figure: `${ms(tGateway.median)} / ${ms(tGateway.p95)}`, target: '' });
     const tCore = await coordinatorTtft(config);
     rows.push({ what: '  … coordinator.complete() in this process, no HTTP in front (time to first delta)', figure: `${ms(tCore.median)} / ${ms(tCore.p95)}`, target: '' });
     const layer = await layerOverhead();
     rows.push({ what: 'gateway HTTP layer alone (stub coordinator) vs bare node:http writing the same records, per request', figure: `${layer.gatewayUs.toFixed(0)} µs vs ${layer.bareUs.toFixed(0)} µs`, target: '' });
-    rows.push({ what: 'TTFB added by the gateway, median (vs direct / vs pipe)', figure: `${ms(tGateway.median - tDirect.median)} / ${ms(tGateway.median - tPipe.median)}`, target: '≤ 0.4 ms vs direct' });
+    rows.push({ what: '  … added by the gateway, JIT still cold, median (vs direct / vs pipe)', figure: `${ms(tGateway.median - tDirect.median)} / ${ms(tGateway.median - tPipe.median)}`, target: '' });
 
     const gwPid = gw.child.pid as number;
     const pipePid = pipe.child.pid as number;
@@ -266,6 +266,14 @@ export async function benchGateway(): Promise<GatewayBenchRow[]> {
     peakRss = Math.max(peakRss, rssMb(gwPid, 'VmRSS'));
     rows.push({ what: 'gateway RSS: before the load runs / max under load (sampled every 100 ms) / high-water mark', figure: `${idleRss.toFixed(1)} / ${peakRss.toFixed(1)} / ${rssMb(gwPid, 'VmHWM').toFixed(1)} MB`, target: '≤ 80 MB' });
     rows.push({ what: '  … the bare pipe proxy under the same load (plain node): before / max / high-water mark', figure: `${pipeIdleRss.toFixed(1)} / ${pipePeakRss.toFixed(1)} / ${rssMb(pipePid, 'VmHWM').toFixed(1)} MB`, target: '' });
+
+    // The same TTFB runs again, now that the loads above have run every process's hot path tens
+    // of thousands of times: V8 has optimised it, as in a gateway that has been serving a while.
+    const wDirect = await ttfb(direct);
+    const wGateway = await ttfb(gateway);
+    const wPipe = await ttfb(bare);
+    rows.push({ what: `TTFB, ${TTFB_REQUESTS} sequential streamed /api/chat after the loads (steady state), median / p95: direct / pipe / gateway`, figure: `${ms(wDirect.median)} / ${ms(wPipe.median)} / ${ms(wGateway.median)}; p95 ${ms(wDirect.p95)} / ${ms(wPipe.p95)} / ${ms(wGateway.p95)}`, target: '' });
+    rows.push({ what: 'TTFB added by the gateway, steady state, median (vs direct / vs pipe)', figure: `${ms(wGateway.median - wDirect.median)} / ${ms(wGateway.median - wPipe.median)}`, target: '≤ 0.4 ms vs direct' });
 
     // The memory setting the README offers: the same gateway under NODE_OPTIONS, same load.
     const lean = await startChild(['dist/cli.js', '--config', join(dir, 'harombe.yaml'), 'serve', '--port', '0'], { HAROMBE_HOME: join(dir, 'home'), NODE_OPTIONS: LEAN_NODE_OPTIONS }, /listening on (http:\/\/[^\s]+)\n/);
