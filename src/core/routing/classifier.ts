@@ -623,35 +623,40 @@ function literalLeads(alternation: string): string[] {
 function splitAlternatives(source: string): string[] {
   const parts: string[] = [];
   let from = 0;
-  let depth = 0;
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i];
-    if (c === '\\') i++;
-    else if (inClass) inClass = c !== ']';
-    else if (c === '[') inClass = true;
-    else if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === '|' && depth === 0) {
+  scanGroups(source, (c, i, depth) => {
+    if (c === '|' && depth === 0) {
       parts.push(source.slice(from, i));
       from = i + 1;
     }
-  }
+  });
   parts.push(source.slice(from));
   return parts;
 }
 
 /** Index of the `)` closing the group that opens `source`. */
 function groupEnd(source: string): number {
+  const end = scanGroups(source, (c, _i, depth) => c === ')' && depth === 0);
+  if (end < 0) throw new Error(`unbalanced group: ${source}`);
+  return end;
+}
+
+/**
+ * Visits the characters of a regex source that are neither escaped nor inside a character class,
+ * with the group depth after each; stops at the first index `visit` returns true for (else -1).
+ */
+function scanGroups(source: string, visit: (c: string, i: number, depth: number) => boolean | void): number {
   let depth = 0;
   let inClass = false;
   for (let i = 0; i < source.length; i++) {
-    const c = source[i];
+    const c = source[i] as string;
     if (c === '\\') i++;
     else if (inClass) inClass = c !== ']';
     else if (c === '[') inClass = true;
-    else if (c === '(') depth++;
-    else if (c === ')' && --depth === 0) return i;
+    else {
+      if (c === '(') depth++;
+      else if (c === ')') depth--;
+      if (visit(c, i, depth)) return i;
+    }
   }
-  throw new Error(`unbalanced group: ${source}`);
+  return -1;
 }
