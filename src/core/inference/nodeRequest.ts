@@ -355,8 +355,7 @@ class NodeExchange implements Dispatcher.DispatchHandler, NodeResponse {
       this.release();
       this.done = true;
       // Lets undici drop a request that is still waiting for its connection.
-      this.reason ??= error;
-      if (this.controller && !this.controller.aborted) this.controller.abort(error);
+      this.letGo(error);
       started.reject(error);
       return;
     }
@@ -366,12 +365,16 @@ class NodeExchange implements Dispatcher.DispatchHandler, NodeResponse {
     this.notify();
   }
 
-  /** Tells undici to let go of the exchange, now or as soon as it has a controller. */
+  /** Harombe gives up on the exchange: undici lets go of it, and whoever waits learns why. */
   private giveUp(reason: NodeError): void {
-    this.reason ??= reason;
-    this.clearTimers();
-    if (this.controller && !this.controller.aborted) this.controller.abort(reason);
+    this.letGo(reason);
     this.failWith(reason);
+  }
+
+  /** Tells undici to let go of the exchange, now or as soon as it has a controller. */
+  private letGo(reason: NodeError): void {
+    this.reason ??= reason;
+    if (this.controller && !this.controller.aborted) this.controller.abort(reason);
   }
 
   private readonly onCallerAbort = (): void => this.giveUp(abortedError());
