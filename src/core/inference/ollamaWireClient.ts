@@ -1,10 +1,9 @@
-import type { Dispatcher } from 'undici';
 import { DEFAULT_MAX_LINE_BYTES, LineFramer } from './lineFramer';
 import { NodeError } from './nodeError';
 import { nodeRequest } from './nodeRequest';
+import { WireClient } from './wireClient';
 import { finalChunk, fromOllamaToolCall, parseRecord } from './ollamaRecord';
-import { sinkIterable } from '../util/sinkIterable';
-import type { ChatChunk, ChatRequest, ChunkSink, Endpoint, InferenceClient, ToolCall } from './types';
+import type { ChatChunk, ChatRequest, ChunkSink, ToolCall } from './types';
 
 /**
  * Relays a gateway client's Ollama request (`/api/chat` or `/api/generate`) to an Ollama node:
@@ -14,16 +13,7 @@ import type { ChatChunk, ChatRequest, ChunkSink, Endpoint, InferenceClient, Tool
  * Every record is still parsed: a malformed line, an in-band error or a missing final record is
  * a `NodeError` before any of its bytes are handed on, exactly as with `OllamaClient`.
  */
-export class OllamaWireClient implements InferenceClient {
-  constructor(
-    private readonly endpoint: Endpoint,
-    private readonly dispatcher: Dispatcher,
-  ) {}
-
-  chat(request: ChatRequest): AsyncGenerator<ChatChunk> {
-    return sinkIterable<ChatChunk>(request.signal, (sink, signal) => this.stream({ ...request, signal }, sink));
-  }
-
+export class OllamaWireClient extends WireClient {
   async stream(request: ChatRequest, sink: ChunkSink): Promise<void> {
     const wire = request.wire;
     if (wire?.protocol !== 'ollama') throw new Error('OllamaWireClient needs an Ollama wire request');

@@ -1,11 +1,10 @@
-import type { Dispatcher } from 'undici';
 import { DEFAULT_MAX_LINE_BYTES, LineFramer } from './lineFramer';
 import { NodeError } from './nodeError';
 import { nodeRequest } from './nodeRequest';
+import { WireClient } from './wireClient';
 import { describeError, numberOrUndefined, parseChunk, type OpenAIChoice, type OpenAIChunk } from './openaiChunk';
 import { ToolCallAccumulator } from './toolCallAccumulator';
-import { sinkIterable } from '../util/sinkIterable';
-import type { ChatChunk, ChatRequest, ChunkSink, Endpoint, InferenceClient, ToolCall } from './types';
+import type { ChatRequest, ChunkSink, ToolCall } from './types';
 
 const CR = 0x0d;
 const EMPTY = Buffer.alloc(0);
@@ -29,16 +28,7 @@ const EMPTY = Buffer.alloc(0);
  * counts feed the metrics and a `stream: false` answer's `usage`; when the client did not ask for
  * it, that chunk is left out of what it receives, as the node would have done.
  */
-export class OpenAIWireClient implements InferenceClient {
-  constructor(
-    private readonly endpoint: Endpoint,
-    private readonly dispatcher: Dispatcher,
-  ) {}
-
-  chat(request: ChatRequest): AsyncGenerator<ChatChunk> {
-    return sinkIterable<ChatChunk>(request.signal, (sink, signal) => this.stream({ ...request, signal }, sink));
-  }
-
+export class OpenAIWireClient extends WireClient {
   async stream(request: ChatRequest, sink: ChunkSink): Promise<void> {
     const wire = request.wire;
     if (wire?.protocol !== 'openai') throw new Error('OpenAIWireClient needs an OpenAI wire request');
