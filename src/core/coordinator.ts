@@ -14,6 +14,7 @@ import type { TrustStore } from './nodes/trustStore';
 import type { Classification, ClassifyInput, Intent, Tier } from './routing/classification';
 import { classify } from './routing/classifier';
 import { NodeSelector, type Candidate } from './routing/nodeSelector';
+import { Canceller, type CancelSignal } from './util/canceller';
 import { systemClock, type Clock } from './util/clock';
 import { Emitter, type Disposable } from './util/emitter';
 import { sinkIterable } from './util/sinkIterable';
@@ -54,7 +55,7 @@ export interface CompleteRequest {
    * answer then arrives as `wire` events); other nodes get `messages`, as without it.
    */
   wire?: WireRequest;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 /** Takes a request's events as they happen; a promise returned holds the node's answer back until it settles. */
@@ -95,7 +96,7 @@ export class Coordinator implements Disposable {
   private config: HarombeConfig;
   private readonly _onDidChangeConfig = new Emitter<HarombeConfig>();
   readonly onDidChangeConfig = this._onDidChangeConfig.event;
-  private readonly inFlight = new Set<AbortController>();
+  private readonly inFlight = new Set<Canceller>();
 
   constructor(opts: CoordinatorOptions) {
     this.config = opts.config;
@@ -353,7 +354,7 @@ export class Coordinator implements Disposable {
   private async attempt(candidate: Candidate, request: CompleteRequest, client: InferenceClient, wire: WireRequest | undefined, onChunk: ChunkSink): Promise<void> {
     const name = candidate.node.name;
     // Shared with the breaker, which aborts it when a trial runs too long or the node is removed.
-    const controller = new AbortController();
+    const controller = new Canceller();
     const signal = request.signal;
     const onAbort = () => controller.abort(signal?.reason);
     if (signal?.aborted) controller.abort(signal.reason);
@@ -364,7 +365,7 @@ export class Coordinator implements Disposable {
       messages: request.messages,
       tools: request.tools,
       temperature: request.temperature ?? this.config.model.temperature,
-      signal: controller.signal,
+      signal: controller,
       wire,
     };
     try {

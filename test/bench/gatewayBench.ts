@@ -172,6 +172,20 @@ export function startChild(args: string[], env: NodeJS.ProcessEnv, ready: RegExp
   });
 }
 
+/** Waits for each child to exit after SIGTERM: a gateway still writing its home directory would otherwise race the clean-up. */
+export async function stopChildren(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map((c) =>
+      c.exitCode !== null || c.signalCode !== null
+        ? undefined
+        : new Promise((r) => {
+            c.once('exit', r);
+            c.kill('SIGTERM');
+          }),
+    ),
+  );
+}
+
 export function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -308,8 +322,8 @@ export async function benchGateway(): Promise<GatewayBenchRow[]> {
     return rows;
   } finally {
     await Promise.all(pools.map((p) => p.close()));
-    for (const c of children) c.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    await stopChildren(children);
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 

@@ -19,7 +19,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'undici';
 import { percentile } from '../../src/core/metrics/clusterMetrics';
-import { LOAD_SECONDS, load, ms, rssMb, startChild, streamOnce, TTFB_REQUESTS, ttfb, startBenchProcesses, type Target, type Timed } from './gatewayBench';
+import { LOAD_SECONDS, load, ms, rssMb, startChild, streamOnce, TTFB_REQUESTS, ttfb, startBenchProcesses, stopChildren, type Target, type Timed } from './gatewayBench';
 
 const root = resolve(__dirname, '../..');
 const peersDir = join(root, '.bench', 'peers');
@@ -236,7 +236,7 @@ export async function benchPeers(): Promise<{ header: string[]; rows: string[][]
   } finally {
     await Promise.all(pools.map((p) => p.close()));
     // The gateway writes its metrics into HAROMBE_HOME as it exits: remove the folder after that.
-    await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); }))));
+    await stopChildren(children);
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   }
 }

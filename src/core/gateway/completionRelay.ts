@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { CompleteRequest, Coordinator } from '../coordinator';
 import type { ChatEvent } from '../chatEvent';
 import type { ToolCall } from '../inference/types';
+import { Canceller } from '../util/canceller';
 import { errorBody, headerSafe, sendJson } from './gatewayHttp';
 import { StreamSplicer } from './streamSplicer';
 import type { WireEncoder } from './wireEncoder';
@@ -22,7 +23,7 @@ export interface RelayOptions {
  */
 export async function relayCompletion(coordinator: Coordinator, res: ServerResponse, opts: RelayOptions): Promise<void> {
   const { encoder, stream } = opts;
-  const controller = new AbortController();
+  const controller = new Canceller();
   const onClose = () => {
     if (!res.writableFinished) controller.abort();
   };
@@ -58,17 +59,20 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
     }
     if (!res.write(chunk)) return drained(res);
   };
+  // Set once the client has its answer or has been told it is cut: later events change nothing.
+  let settled = false;
   const diverged = () => {
     const message = `node ${node} took over after a failure but its answer differs from what was already streamed; retry the request`;
     res.end(encoder.streamError(message));
-    stop();
+    settled = true;
+    // The node is still answering something else: that request ends here.
+    controller.abort(RELAY_DONE);
   };
 
-  // The sink's result holds the node back while the client is slow; a verdict (the answer is
-  // written, or cut) ends the request on the node through the controller.
-  const stop = () => controller.abort(RELAY_DONE);
+  // The sink's result holds the node back while the client is slow. A whole answer needs no
+  // abort: the node has finished it, and an abort would cascade through every listener for nothing.
   const sink = (e: ChatEvent): void | Promise<void> => {
-    if (controller.signal.aborted) return;
+    if (settled || controller.aborted) return;
     switch (e.type) {
       case 'route':
         node = e.node;
@@ -122,15 +126,18 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
         node = e.node;
         tier = e.tier;
         if (!splicer) {
+          settled = true;
           sendJson(res, 200, encoder.whole(text, calls, e), harombeHeaders());
           return;
         }
         if (!splicer.complete()) return diverged();
+        settled = true;
         ensureHeaders();
         res.end(e.wire ?? encoder.done(e, calledTools));
         return;
       case 'error':
         if (e.code === 'cancelled') return;
+        settled = true;
         if (res.headersSent) res.end(encoder.streamError(e.message));
         else sendJson(res, 503, errorBody(encoder.errorShape, 503, e.message, e.code), harombeHeaders());
         return;
@@ -138,7 +145,7 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
   };
 
   try {
-    await coordinator.completeTo({ ...opts.request, signal: controller.signal }, sink);
+    await coordinator.completeTo({ ...opts.request, signal: controller }, sink);
   } finally {
     res.off('close', onClose);
     if (!res.writableEnded && !res.destroyed) res.destroy();

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { CancelSignal } from '../util/canceller';
 import { NodeError } from './nodeError';
 import { splitBaseUrl } from './splitBaseUrl';
 import type { Endpoint } from './types';
@@ -12,7 +13,7 @@ export interface NodeRequestOptions {
   body?: unknown;
   /** The `Accept` header: what the caller is able to read back. */
   accept: string;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 /** What a consumer of `read()` says about each chunk: go on, stop reading, or wait for this promise. */
@@ -115,7 +116,7 @@ class NodeExchange implements Dispatcher.DispatchHandler, NodeResponse {
 
   constructor(
     private readonly endpoint: Endpoint,
-    private readonly callerSignal: AbortSignal | undefined,
+    private readonly callerSignal: CancelSignal | undefined,
   ) {}
 
   start(dispatcher: Dispatcher, opts: NodeRequestOptions): Promise<NodeResponse> {
@@ -430,7 +431,7 @@ class NodeExchange implements Dispatcher.DispatchHandler, NodeResponse {
 const REFUSED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 const RESET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
 
-function classify(err: unknown, phase: Phase, endpoint: Endpoint, callerSignal: AbortSignal | undefined, ownReason: NodeError | undefined): NodeError {
+function classify(err: unknown, phase: Phase, endpoint: Endpoint, callerSignal: CancelSignal | undefined, ownReason: NodeError | undefined): NodeError {
   if (callerSignal?.aborted) return abortedError(err);
   if (err instanceof NodeError) return err;
   if (ownReason) return ownReason;

@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../util/canceller';
 /** Wire-neutral chat types shared by every inference client, the coordinator and the UIs. */
 
 export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
@@ -32,8 +33,8 @@ export interface ChatRequest {
   messages: ChatMessage[];
   tools?: ToolDefinition[];
   temperature?: number;
-  /** Aborting cancels the request on the node (the HTTP request is torn down). */
-  signal?: AbortSignal;
+  /** Aborting cancels the request on the node (the HTTP request is torn down). An AbortSignal, or the gateway's `Canceller`. */
+  signal?: CancelSignal;
   /** Relay this client request instead of building one from `messages` (wire clients only). */
   wire?: WireRequest;
 }

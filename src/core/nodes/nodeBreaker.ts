@@ -10,6 +10,7 @@ import {
 } from 'cockatiel';
 import type { HarombeConfig } from '../config/schema';
 import { NodeError } from '../inference/nodeError';
+import { Canceller, type CancelSignal, type CancelSource } from '../util/canceller';
 import { Emitter, type Disposable } from '../util/emitter';
 import { silentLogger, type Logger } from '../util/logger';
 import { CircuitOpenError } from './circuitOpenError';
@@ -117,7 +118,7 @@ export class NodeBreaker implements Disposable {
   private readonly policy: CircuitBreakerPolicy;
   private readonly counter: ProbationBreaker;
   private readonly subscription: IDisposable;
-  private readonly running = new Set<AbortController>();
+  private readonly running = new Set<CancelSource>();
   private openedAt: number | undefined;
   private cooldownTimer: NodeJS.Timeout | undefined;
   /** The half-open trial in flight, if any; an identity token so a late finisher cannot clear a newer one. */
@@ -175,7 +176,7 @@ export class NodeBreaker implements Disposable {
    * too long or the breaker is disposed. A caller that already has a controller for the attempt
    * passes it, so the breaker aborts that one instead of a second controller linked to it.
    */
-  async execute<T>(fn: (signal: AbortSignal) => Promise<T>, controller: AbortController = new AbortController()): Promise<T> {
+  async execute<T>(fn: (signal: CancelSignal) => Promise<T>, controller: CancelSource = new Canceller()): Promise<T> {
     if (this.disposed) throw new NodeError('aborted', `node ${this.node} was removed`);
     const state = this.state;
     if (state === 'open') throw new CircuitOpenError(this.node, this.retryAt);
@@ -238,7 +239,7 @@ export class NodeBreaker implements Disposable {
     return (this.openedAt ?? 0) + this.options.halfOpenAfterMs;
   }
 
-  private withTrialTimeout<T>(fn: (signal: AbortSignal) => Promise<T>, controller: AbortController): Promise<T> {
+  private withTrialTimeout<T>(fn: (signal: CancelSignal) => Promise<T>, controller: CancelSource): Promise<T> {
     const ms = this.options.halfOpenTimeoutMs;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -1,3 +1,4 @@
+import { Canceller, type CancelSignal } from './canceller';
 import { AsyncQueue } from './asyncQueue';
 
 /** Made once: an abort reason per request would build a DOMException and its stack every time. */
@@ -9,14 +10,14 @@ const CONSUMER_GONE = new Error('the caller stopped reading the answer');
  * iterating before the run has finished, so leaving a `for await` early cancels the work behind it,
  * as leaving a generator chain does.
  */
-export async function* sinkIterable<T>(signal: AbortSignal | undefined, run: (sink: (item: T) => void, signal: AbortSignal) => Promise<void>): AsyncGenerator<T> {
-  const controller = new AbortController();
+export async function* sinkIterable<T>(signal: CancelSignal | undefined, run: (sink: (item: T) => void, signal: CancelSignal) => Promise<void>): AsyncGenerator<T> {
+  const controller = new Canceller();
   const onAbort = () => controller.abort(signal?.reason);
   if (signal?.aborted) controller.abort(signal.reason);
   else signal?.addEventListener('abort', onAbort, { once: true });
   const queue = new AsyncQueue<T>();
   let finished = false;
-  run((item) => queue.push(item), controller.signal).then(
+  run((item) => queue.push(item), controller).then(
     () => {
       finished = true;
       queue.end();

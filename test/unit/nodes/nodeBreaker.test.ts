@@ -4,6 +4,7 @@ import { NodeError, type NodeErrorKind } from '../../../src/core/inference/nodeE
 import { CircuitOpenError } from '../../../src/core/nodes/circuitOpenError';
 import { breakerOptionsFromConfig, NodeBreaker, type BreakerOptions } from '../../../src/core/nodes/nodeBreaker';
 import type { BreakerState } from '../../../src/core/nodes/nodeInfo';
+import type { CancelSignal } from '../../../src/core/util/canceller';
 
 const OPTIONS: BreakerOptions = { failureThreshold: 5, halfOpenAfterMs: 200, successThreshold: 2, halfOpenTimeoutMs: 150 };
 
@@ -141,7 +142,7 @@ describe('NodeBreaker', () => {
 
   it('re-opens when a half-open trial takes longer than halfOpenTimeout, aborting it', async () => {
     await openAndCoolDown();
-    let trialSignal: AbortSignal | undefined;
+    let trialSignal: CancelSignal | undefined;
     const started = Date.now();
     await assert.rejects(
       breaker.execute(
@@ -205,7 +206,7 @@ describe('NodeBreaker', () => {
   });
 
   it('dispose aborts requests in flight and refuses new ones', async () => {
-    let seen: AbortSignal | undefined;
+    let seen: CancelSignal | undefined;
     const running = breaker.execute(
       (signal) =>
         new Promise<void>((_resolve, reject) => {
