@@ -3,7 +3,7 @@ import { DEFAULT_MAX_LINE_BYTES } from './lineFramer';
 import { lineStream } from './lineStream';
 import { NodeError } from './nodeError';
 import { nodeRequest } from './nodeRequest';
-import { finalChunk, fromOllamaToolCall, parseRecord } from './ollamaRecord';
+import { finalChunk, fromOllamaToolCall, parseRecord, plainDeltaText } from './ollamaRecord';
 import type { ChatChunk, ChatMessage, ChatRequest, Endpoint, InferenceClient, ToolDefinition } from './types';
 
 /** Ollama's native chat: `POST /api/chat`, answered as NDJSON records until one says `done: true`. */
@@ -33,6 +33,11 @@ export class OllamaClient implements InferenceClient {
       for await (const line of lineStream(res.chunks(), this.endpoint.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES)) {
         // Read on to the end of the body after the final record so the connection goes back to the pool.
         if (final || line.length === 0) continue;
+        const plain = plainDeltaText(line, false);
+        if (plain !== undefined) {
+          if (plain.length > 0) yield { type: 'delta', text: plain };
+          continue;
+        }
         const record = parseRecord(line);
         if (typeof record.error === 'string') {
           throw new NodeError('incomplete', `the node gave up mid-answer: ${record.error.slice(0, 200)}`);

@@ -15,6 +15,32 @@ export interface OllamaRecord {
   error?: unknown;
 }
 
+/** A JSON string's content without escapes or control characters, or with valid escapes only. */
+const JSON_STRING_BODY = String.raw`(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*`;
+const PLAIN_STRING = String.raw`[^"\\\x00-\x1f]*`;
+/**
+ * The one record Ollama sends for nearly every token of a chat (`/api/generate` has `response`
+ * in place of `message`), exactly as Ollama writes it: no whitespace, these keys in this order.
+ * Only text that is valid JSON matches, so a match says all that `JSON.parse` would.
+ */
+const PLAIN_DELTA = new RegExp(
+  String.raw`^\{"model":"${PLAIN_STRING}","created_at":"${PLAIN_STRING}",(?:"message":\{"role":"assistant","content":"(${JSON_STRING_BODY})"\}|"response":"(${JSON_STRING_BODY})"),"done":false\}$`,
+);
+
+/**
+ * The text of an ordinary streamed record (a token and nothing else), or undefined for any other
+ * line, which then goes through `parseRecord`. About four times cheaper than parsing every
+ * token's record, for the same result (plainDeltaText.test.ts checks it against `JSON.parse`).
+ * A `response` record counts only when `generate` says so (only `/api/generate` sends them).
+ */
+export function plainDeltaText(line: string, generate: boolean): string | undefined {
+  const m = PLAIN_DELTA.exec(line);
+  if (!m) return undefined;
+  const body = m[1] ?? (generate ? m[2] : undefined);
+  if (body === undefined) return undefined;
+  return body.includes('\\') ? (JSON.parse(`"${body}"`) as string) : body;
+}
+
 export function parseRecord(line: string): OllamaRecord {
   let record: unknown;
   try {

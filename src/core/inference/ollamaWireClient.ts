@@ -2,7 +2,7 @@ import { DEFAULT_MAX_LINE_BYTES, LineFramer } from './lineFramer';
 import { NodeError } from './nodeError';
 import { nodeRequest } from './nodeRequest';
 import { WireClient } from './wireClient';
-import { finalChunk, fromOllamaToolCall, parseRecord } from './ollamaRecord';
+import { finalChunk, fromOllamaToolCall, parseRecord, plainDeltaText } from './ollamaRecord';
 import type { ChatChunk, ChatRequest, ChunkSink, ToolCall } from './types';
 
 /**
@@ -31,7 +31,13 @@ export class OllamaWireClient extends WireClient {
     let calls: ToolCall[] | undefined;
     const visit = (buf: Buffer, start: number, end: number) => {
       if (final || start === end) return;
-      const record = parseRecord(buf.toString('utf8', start, end));
+      const line = buf.toString('utf8', start, end);
+      const plain = plainDeltaText(line, true);
+      if (plain !== undefined) {
+        text += plain;
+        return;
+      }
+      const record = parseRecord(line);
       if (typeof record.error === 'string') throw new NodeError('incomplete', `the node gave up mid-answer: ${record.error.slice(0, 200)}`);
       const message = record.message;
       const content = message ? message.content : record.response;
