@@ -38,15 +38,34 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
 
   const harombeHeaders = (): Record<string, string> => ({ 'X-Harombe-Node': headerSafe(node), 'X-Harombe-Tier': String(tier), 'X-Harombe-Reason': headerSafe(reason) });
   const ensureHeaders = () => {
-    if (!res.headersSent) res.writeHead(200, { ...harombeHeaders(), 'Content-Type': encoder.streamContentType, 'Cache-Control': 'no-cache' });
+    if (!res.headersSent) res.writeHead(200, ['X-Harombe-Node', headerSafe(node), 'X-Harombe-Tier', String(tier), 'X-Harombe-Reason', headerSafe(reason), ...encoder.streamHeaders]);
   };
   // Records parsed from one read of the node's socket are written in one synchronous run, and the
   // closing record (when it came in the same read) follows through a chain of promises. Corking
   // until the tick after those microtasks sends all of it in one syscall instead of one per token,
   // without delaying any. A tick queued directly would run before the microtasks.
+  // The node's own bytes (one piece per read of its socket, often one per token) wait in `held`
+  // meanwhile and leave as one chunk of the HTTP answer: a copy of a few kilobytes costs less than
+  // a chunk's framing and its entries in the socket's queue for every piece.
   let corked = false;
+  const held: Buffer[] = [];
+  let heldBytes = 0;
+  // Held bytes the socket took beyond its high-water mark hold back the node's next piece.
+  let pressure: Promise<void> | undefined;
+  const takeHeld = (): Buffer | undefined => {
+    if (held.length === 0) return undefined;
+    const chunk = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held, heldBytes);
+    held.length = 0;
+    heldBytes = 0;
+    return chunk;
+  };
+  const flushHeld = () => {
+    const chunk = takeHeld();
+    if (chunk && !res.write(chunk)) pressure ??= drained(res).then(() => (pressure = undefined));
+  };
   const uncork = () => {
     corked = false;
+    flushHeld();
     res.uncork();
   };
   const uncorkAfterMicrotasks = () => process.nextTick(uncork);
@@ -57,13 +76,31 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
       res.cork();
       queueMicrotask(uncorkAfterMicrotasks);
     }
+    if (typeof chunk !== 'string') {
+      held.push(chunk);
+      heldBytes += chunk.length;
+      return pressure;
+    }
+    flushHeld();
     if (!res.write(chunk)) return drained(res);
+    return pressure;
+  };
+  /** Ends the answer with `chunk`, after anything still held. */
+  const end = (chunk: string | Buffer): void => {
+    if (typeof chunk !== 'string' && held.length > 0) {
+      held.push(chunk);
+      heldBytes += chunk.length;
+      res.end(takeHeld());
+      return;
+    }
+    flushHeld();
+    res.end(chunk);
   };
   // Set once the client has its answer or has been told it is cut: later events change nothing.
   let settled = false;
   const diverged = () => {
     const message = `node ${node} took over after a failure but its answer differs from what was already streamed; retry the request`;
-    res.end(encoder.streamError(message));
+    end(encoder.streamError(message));
     settled = true;
     // The node is still answering something else: that request ends here.
     controller.abort(RELAY_DONE);
@@ -133,12 +170,12 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
         if (!splicer.complete()) return diverged();
         settled = true;
         ensureHeaders();
-        res.end(e.wire ?? encoder.done(e, calledTools));
+        end(e.wire ?? encoder.done(e, calledTools));
         return;
       case 'error':
         if (e.code === 'cancelled') return;
         settled = true;
-        if (res.headersSent) res.end(encoder.streamError(e.message));
+        if (res.headersSent) end(encoder.streamError(e.message));
         else sendJson(res, 503, errorBody(encoder.errorShape, 503, e.message, e.code), harombeHeaders());
         return;
     }

@@ -21,7 +21,8 @@ function nowIso(): string {
  */
 export class OllamaEncoder implements WireEncoder {
   readonly errorShape = 'ollama' as const;
-  readonly streamContentType = 'application/x-ndjson';
+  // As Ollama: no Cache-Control on its streams.
+  readonly streamHeaders = ['Content-Type', 'application/x-ndjson'] as const;
   private readonly head: string;
   private readonly deltaOpen: string;
   private readonly deltaClose: string;
