@@ -110,6 +110,8 @@ class NodeExchange implements Dispatcher.DispatchHandler, NodeResponse {
   private consumer: ((chunk: Buffer) => ChunkVerdict) | undefined;
   /** The consumer returned a promise that has not settled: the body waits for it. */
   private consumerHeld = false;
+  /** A `pump()` is queued for the end of the current read. */
+  private pumpQueued = false;
   private readSettled: { resolve: () => void; reject: (err: unknown) => void } | undefined;
   /** The `chunks()` iterator waits for the next chunk, the end or a failure. */
   private wake: (() => void) | undefined;
@@ -196,11 +198,16 @@ class NodeExchange implements Dispatcher.DispatchHandler, NodeResponse {
       return;
     }
     if (this.failure) return;
-    if (this.consumer && !this.consumerHeld && this.queue.length === 0) return this.deliver(chunk);
     this.queue.push(chunk);
     this.queuedBytes += chunk.length;
     if (this.queuedBytes >= QUEUE_HIGH_WATER) controller.pause();
-    this.notify();
+    if (this.wake) return this.notify();
+    // undici hands over each HTTP chunk of a read separately, and a node that flushes every token
+    // sends one chunk per token: `read()` gets them all at once, after the read.
+    if (this.consumer && !this.pumpQueued) {
+      this.pumpQueued = true;
+      queueMicrotask(this.pumpAfterRead);
+    }
   }
 
   onResponseEnd(): void {
@@ -287,10 +294,10 @@ class NodeExchange implements Dispatcher.DispatchHandler, NodeResponse {
 
   /** Hands the consumer what it can take now: queued chunks while it does not hold the body back, then the end. */
   private pump(): void {
-    while (this.consumer && !this.consumerHeld) {
-      const chunk = this.queue.shift();
-      if (!chunk) break;
-      this.queuedBytes -= chunk.length;
+    while (this.consumer && !this.consumerHeld && this.queue.length > 0) {
+      const chunk = this.queue.length === 1 ? (this.queue[0] as Buffer) : Buffer.concat(this.queue, this.queuedBytes);
+      this.queue.length = 0;
+      this.queuedBytes = 0;
       this.deliver(chunk);
     }
     if (!this.consumer || this.consumerHeld || this.queue.length > 0) return;
@@ -315,6 +322,11 @@ class NodeExchange implements Dispatcher.DispatchHandler, NodeResponse {
       verdict.then(this.onConsumerReady, this.onConsumerFailed);
     }
   }
+
+  private readonly pumpAfterRead = (): void => {
+    this.pumpQueued = false;
+    this.pump();
+  };
 
   private readonly onConsumerReady = (): void => {
     this.consumerHeld = false;

@@ -111,6 +111,35 @@ describe('nodeRequest (one exchange with a node, on undici dispatch)', () => {
     assert.equal(Buffer.concat(parts).toString(), '{"a":1}\n{"b":2}\n');
   });
 
+  it('read(): the HTTP chunks of one network read are handed on at once, and a later read on its own, at once', async () => {
+    // A node that flushes every token: one HTTP chunk per record. Corked, six of them leave in one segment.
+    const batch = (res: http.ServerResponse, records: string[]) => {
+      res.socket?.cork();
+      for (const r of records) res.write(r);
+      res.socket?.uncork();
+    };
+    served = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.flushHeaders();
+      batch(res, ['1\n', '2\n', '3\n', '4\n', '5\n', '6\n']);
+      setTimeout(() => {
+        batch(res, ['7\n', '8\n']);
+        res.end();
+      }, 80);
+    });
+    const res = await nodeRequest(dispatcher, endpointFor(served.url), { path: '/tokens', accept: '*/*' });
+    const calls: { text: string; at: number }[] = [];
+    const start = performance.now();
+    await res.read((chunk) => {
+      calls.push({ text: chunk.toString(), at: performance.now() - start });
+    });
+    assert.deepEqual(
+      calls.map((c) => c.text),
+      ['1\n2\n3\n4\n5\n6\n', '7\n8\n'],
+    );
+    assert.ok((calls[0]?.at ?? Infinity) < 60, `the first read was held back until ${calls[0]?.at} ms`);
+  });
+
   it('read() stopped with false, then finish(): the connection goes back to the pool for the next request', async () => {
     served = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
