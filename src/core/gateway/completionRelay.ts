@@ -38,7 +38,7 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
 
   const harombeHeaders = (): Record<string, string> => ({ 'X-Harombe-Node': headerSafe(node), 'X-Harombe-Tier': String(tier), 'X-Harombe-Reason': headerSafe(reason) });
   const ensureHeaders = () => {
-    if (!res.headersSent) res.writeHead(200, ['X-Harombe-Node', headerSafe(node), 'X-Harombe-Tier', String(tier), 'X-Harombe-Reason', headerSafe(reason), ...encoder.streamHeaders]);
+    if (!res.headersSent) res.writeHead(200, { ...harombeHeaders(), ...encoder.streamHeaders });
   };
   // Records parsed from one read of the node's socket are written in one synchronous run, and the
   // closing record (when it came in the same read) follows through a chain of promises. Corking

@@ -22,7 +22,7 @@ function nowIso(): string {
 export class OllamaEncoder implements WireEncoder {
   readonly errorShape = 'ollama' as const;
   // As Ollama: no Cache-Control on its streams.
-  readonly streamHeaders = ['Content-Type', 'application/x-ndjson'] as const;
+  readonly streamHeaders = { 'Content-Type': 'application/x-ndjson' };
   private readonly head: string;
   private readonly deltaOpen: string;
   private readonly deltaClose: string;

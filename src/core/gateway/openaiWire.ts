@@ -9,7 +9,7 @@ import type { WireEncoder } from './wireEncoder';
  */
 export class OpenAIEncoder implements WireEncoder {
   readonly errorShape = 'openai' as const;
-  readonly streamHeaders = ['Content-Type', 'text/event-stream; charset=utf-8', 'Cache-Control', 'no-cache'] as const;
+  readonly streamHeaders = { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache' };
   private id = `chatcmpl-${randomBytes(12).toString('hex')}`;
   private created = Math.floor(Date.now() / 1000);
   private fingerprint: string | null = 'harombe';

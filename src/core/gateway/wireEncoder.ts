@@ -8,8 +8,8 @@ import type { ErrorShape } from './gatewayHttp';
  */
 export interface WireEncoder {
   readonly errorShape: ErrorShape;
-  /** The stream's own headers as a flat name, value, name, value… list (what `writeHead` takes without building an object). */
-  readonly streamHeaders: readonly string[];
+  /** The stream's own headers (content type; cache control where the API sends it). */
+  readonly streamHeaders: Readonly<Record<string, string>>;
   delta(text: string): string;
   toolCalls(calls: readonly ToolCall[]): string;
   /** The closing record(s) of a stream. */

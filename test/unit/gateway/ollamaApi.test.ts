@@ -161,6 +161,8 @@ describe('gateway: Ollama API with the official ollama client', function () {
       assert.equal(res.headers.get('x-harombe-tier'), '2');
       assert.match(res.headers.get('x-harombe-reason') ?? '', /tier 2 chosen by user/);
       assert.equal(res.headers.get('content-type'), stream ? 'application/x-ndjson' : 'application/json; charset=utf-8');
+      // As Ollama's own answers: no Cache-Control (the OpenAI routes' SSE has one).
+      assert.equal(res.headers.get('cache-control'), null);
       await res.text();
     }
   });

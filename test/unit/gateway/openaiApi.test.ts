@@ -37,12 +37,16 @@ describe('gateway: OpenAI API with the official openai client', function () {
   });
 
   it('streams SSE chunks ending in one finish_reason and [DONE], with usage when asked', async () => {
-    const stream = await openai.chat.completions.create({
-      model: 'harombe:tier1',
-      messages: [{ role: 'user', content: 'stream me' }],
-      stream: true,
-      stream_options: { include_usage: true },
-    });
+    const { data: stream, response } = await openai.chat.completions
+      .create({
+        model: 'harombe:tier1',
+        messages: [{ role: 'user', content: 'stream me' }],
+        stream: true,
+        stream_options: { include_usage: true },
+      })
+      .withResponse();
+    assert.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+    assert.equal(response.headers.get('cache-control'), 'no-cache');
     let text = '';
     let finishes = 0;
     let usage = 0;
