@@ -49,14 +49,12 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
   // a chunk's framing and its entries in the socket's queue for every piece.
   let corked = false;
   const held: Buffer[] = [];
-  let heldBytes = 0;
   // Held bytes the socket took beyond its high-water mark hold back the node's next piece.
   let pressure: Promise<void> | undefined;
   const takeHeld = (): Buffer | undefined => {
     if (held.length === 0) return undefined;
-    const chunk = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held, heldBytes);
+    const chunk = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held);
     held.length = 0;
-    heldBytes = 0;
     return chunk;
   };
   const flushHeld = () => {
@@ -78,7 +76,6 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
     }
     if (typeof chunk !== 'string') {
       held.push(chunk);
-      heldBytes += chunk.length;
       return pressure;
     }
     flushHeld();
@@ -89,7 +86,6 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
   const end = (chunk: string | Buffer): void => {
     if (typeof chunk !== 'string' && held.length > 0) {
       held.push(chunk);
-      heldBytes += chunk.length;
       res.end(takeHeld());
       return;
     }
