@@ -142,10 +142,11 @@ class NodeExchange implements Dispatcher.DispatchHandler, NodeResponse {
           method: opts.method ?? (payload ? 'POST' : 'GET'),
           headers,
           body: payload,
-          // Our own timer enforces the stall timeout precisely; undici's timers (about 1 s
-          // resolution) stay as a backstop that can only fire later.
-          headersTimeout: endpoint.stallTimeoutMs,
-          bodyTimeout: endpoint.stallTimeoutMs,
+          // Our own timers bound the connect, the headers and every gap between chunks. undici's
+          // would only fire later (about 1 s resolution), and each of its timers outlives the
+          // request until its next tick, long enough for the GC to promote it: 0 turns them off.
+          headersTimeout: 0,
+          bodyTimeout: 0,
         },
         this,
       );
