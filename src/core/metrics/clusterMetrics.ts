@@ -72,10 +72,12 @@ export class ClusterMetrics {
 
   recordNodeSuccess(node: string, m: { ttftMs: number; totalMs: number; completionTokens?: number; generationMs?: number; at: number }): void {
     const c = this.node(node);
+    // Successes so far, this one included: where its samples go once the reservoirs are full.
+    const seen = c.requests - c.errors;
     c.requests++;
     c.lastRequest = m.at;
-    push(c.ttft, m.ttftMs);
-    push(c.latency, m.totalMs);
+    keep(c.ttft, m.ttftMs, seen);
+    keep(c.latency, m.totalMs, seen);
     if (m.completionTokens !== undefined && m.completionTokens > 0) {
       c.completionTokens += m.completionTokens;
       // Prefer the node's own generation time (Ollama's eval_duration); else the streaming time after the first token.
@@ -154,9 +156,14 @@ export class ClusterMetrics {
   }
 }
 
-function push(a: number[], v: number): void {
-  a.push(v);
-  if (a.length > SAMPLE_CAP) a.splice(0, a.length - SAMPLE_CAP);
+/**
+ * Adds the `index`th sample of a reservoir. Once it holds SAMPLE_CAP, the sample overwrites the one
+ * SAMPLE_CAP samples older, in place: no shifting of 512 numbers and no new backing store (which
+ * the GC would promote) on every request.
+ */
+function keep(a: number[], v: number, index: number): void {
+  if (a.length < SAMPLE_CAP) a.push(v);
+  else a[index % SAMPLE_CAP] = v;
 }
 
 /** Nearest-rank percentile. */

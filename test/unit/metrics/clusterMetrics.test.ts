@@ -31,10 +31,26 @@ describe('ClusterMetrics', () => {
     assert.match(prom, /^# TYPE harombe_node_errors_total counter$/m);
   });
 
-  it('keeps a bounded number of samples', () => {
+  it('keeps the most recent 512 samples, errors between them included', () => {
     const m = new ClusterMetrics();
-    for (let i = 0; i < 2000; i++) m.recordNodeSuccess('n', { ttftMs: i, totalMs: i, at: i });
-    assert.ok(m.toState().nodes.n!.latency.length <= 512);
-    assert.equal(m.snapshot().nodes.n?.requests, 2000);
+    for (let i = 0; i < 2000; i++) {
+      m.recordNodeSuccess('n', { ttftMs: i, totalMs: 10_000 + i, at: i });
+      if (i % 7 === 0) m.recordNodeError('n', i);
+    }
+    const n = m.toState().nodes.n!;
+    const last = (from: number) => Array.from({ length: 512 }, (_, k) => from + 2000 - 512 + k);
+    assert.deepEqual([...n.ttft].sort((a, b) => a - b), last(0));
+    assert.deepEqual([...n.latency].sort((a, b) => a - b), last(10_000));
+    // Nearest rank over 1488..1999: the 256th value is the median.
+    assert.equal(m.snapshot().nodes.n?.ttftP50Ms, 1488 + 255);
+    assert.equal(m.snapshot().nodes.n?.requests, 2000 + Math.ceil(2000 / 7));
+  });
+
+  it('goes on keeping the most recent samples after a restart from saved state', () => {
+    const first = new ClusterMetrics();
+    for (let i = 0; i < 700; i++) first.recordNodeSuccess('n', { ttftMs: i, totalMs: i, at: i });
+    const second = new ClusterMetrics(first.toState());
+    for (let i = 700; i < 1300; i++) second.recordNodeSuccess('n', { ttftMs: i, totalMs: i, at: i });
+    assert.deepEqual([...second.toState().nodes.n!.ttft].sort((a, b) => a - b), Array.from({ length: 512 }, (_, k) => 1300 - 512 + k));
   });
 });
