@@ -59,7 +59,16 @@ async function main(): Promise<number> {
   const runDirs: string[] = [];
   let code = 0;
   for (const phase of phases) {
-    const outcome = await runPhase(phase, elapsed);
+    let outcome = await runPhase(phase, elapsed);
+    if (outcome.hostLeftEarly) {
+      // Seen once in six CI runs, in the Restricted Mode phase only: the extension host exited
+      // cleanly about a second after launch, before run() wrote anything, and the same commit
+      // passed on the next run. One more start tells that apart from tests that never run; the
+      // first run's folder is kept for its logs.
+      console.error(`[${phase.kind}] the extension host exited with 0 before the tests wrote any result; starting the phase once more (logs of the first start: ${outcome.runDir})`);
+      runDirs.push(outcome.runDir);
+      outcome = await runPhase(phase, elapsed);
+    }
     runDirs.push(outcome.runDir);
     // Read by the secrets check (test/security), which greps these runs' logs for the test tokens.
     writeFileSync(harness.lastIntegration, JSON.stringify({ finishedAt: new Date().toISOString(), runDirs }, null, 2));
@@ -79,7 +88,7 @@ async function main(): Promise<number> {
   return code;
 }
 
-async function runPhase(phase: Phase, elapsed: () => string): Promise<{ code: number; runDir: string; results?: Results }> {
+async function runPhase(phase: Phase, elapsed: () => string): Promise<{ code: number; runDir: string; results?: Results; hostLeftEarly?: boolean }> {
   const tag = `[${phase.kind}]`;
   const run = prepareRun(phase.kind);
   console.log(`${tag} run folder ${run.runDir}`);
@@ -116,8 +125,10 @@ async function runPhase(phase: Phase, elapsed: () => string): Promise<{ code: nu
     }
     const results = readResults(run.resultsFile);
     if (!results) {
-      console.error(`${tag} the extension host exited with ${outcome} but wrote no ${run.resultsFile}: did run() start? See ${workbenchLog} and ${live.server?.logFile}`);
-      return { code: outcome === 0 ? 1 : outcome, runDir: run.runDir };
+      const screenshot = path.join(run.runDir, 'no-results.png');
+      await live.workbench?.page.screenshot({ path: screenshot }).catch(() => undefined);
+      console.error(`${tag} the extension host exited with ${outcome} but wrote no ${run.resultsFile}: did run() start? See ${screenshot}, ${workbenchLog} and ${live.server?.logFile}`);
+      return { code: outcome === 0 ? 1 : outcome, runDir: run.runDir, hostLeftEarly: outcome === 0 };
     }
     for (const metric of results.metrics) console.log(`${tag} ${metric.name}: ${metric.value.toFixed(1)} ${metric.unit}`);
     console.log(`${tag} VS Code ${results.vscodeVersion}, tests ${results.durationMs} ms, whole run ${elapsed()}, results ${run.resultsFile}`);
