@@ -19,7 +19,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'undici';
 import { percentile } from '../../src/core/metrics/clusterMetrics';
-import { LOAD_SECONDS, load, ms, rssMb, startChild, streamOnce, TTFB_REQUESTS, ttfb, startBenchProcesses, stopChildren, type Target, type Timed } from './gatewayBench';
+import { LOAD_SECONDS, load, ms, PeakRss, rssMb, startChild, streamOnce, TTFB_REQUESTS, ttfb, startBenchProcesses, stopChildren, type Target, type Timed } from './gatewayBench';
 
 const root = resolve(__dirname, '../..');
 const peersDir = join(root, '.bench', 'peers');
@@ -111,7 +111,7 @@ interface Column {
 interface Figures {
   ttfb: Record<'ndjson' | 'sse', Map<string, { median: number; p95: number }>>;
   load: Record<'ndjson' | 'sse', Map<string, Map<number, { rps: number; p99: number }>>>;
-  rss: Map<string, { idle: number; peak: number; hwm: number }>;
+  rss: Map<string, { idle: number; peak: PeakRss; hwm: number }>;
   slow: Record<'ndjson' | 'sse', Map<string, Timed[]>>;
 }
 
@@ -195,13 +195,7 @@ export async function benchPeers(): Promise<{ header: string[]; rows: string[][]
         if (t) figures.ttfb[wire].set(c.label, await ttfb(t));
       }
     }
-    for (const c of columns) if (c.pid) figures.rss.set(c.label, { idle: rssMb(c.pid, 'VmRSS'), peak: rssMb(c.pid, 'VmRSS'), hwm: NaN });
-    const sampler = setInterval(() => {
-      for (const c of columns) {
-        const r = c.pid ? figures.rss.get(c.label) : undefined;
-        if (r && c.pid) r.peak = Math.max(r.peak, rssMb(c.pid, 'VmRSS'));
-      }
-    }, 100);
+    for (const c of columns) if (c.pid) figures.rss.set(c.label, { idle: rssMb(c.pid, 'VmRSS'), peak: new PeakRss(c.pid), hwm: NaN });
     try {
       for (const wire of ['ndjson', 'sse'] as const) {
         for (const n of CONCURRENCIES) {
@@ -215,7 +209,7 @@ export async function benchPeers(): Promise<{ header: string[]; rows: string[][]
         }
       }
     } finally {
-      clearInterval(sampler);
+      for (const r of figures.rss.values()) r.peak.stop();
     }
     for (const c of columns) {
       const r = c.pid ? figures.rss.get(c.label) : undefined;
@@ -274,8 +268,8 @@ function table(columns: Column[], f: Figures, loadAverage: number): { header: st
     rows.push(['p99 latency at concurrency 50', ...cells((c) => { const l = f.load[wire].get(c.label)?.get(50); return l ? ms(l.p99) : ''; })]);
   }
   rows.push([
-    'process RSS before the load / max under load (sampled every 100 ms) / high-water mark',
-    ...cells((c) => { const r = f.rss.get(c.label); return r ? `${r.idle.toFixed(0)} / ${r.peak.toFixed(0)} / ${r.hwm.toFixed(0)} MB` : ''; }),
+    'process RSS before the load / max under load, sampled every 100 ms (its anonymous part: heap, allocator, stacks) / high-water mark',
+    ...cells((c) => { const r = f.rss.get(c.label); return r ? `${r.idle.toFixed(0)} / ${r.peak.rss.toFixed(0)} (${r.peak.anon.toFixed(0)} anon.) / ${r.hwm.toFixed(0)} MB` : ''; }),
   ]);
   for (const wire of ['ndjson', 'sse'] as const) {
     rows.push([
