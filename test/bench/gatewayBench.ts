@@ -191,8 +191,13 @@ export async function stopChildren(children: ChildProcess[]): Promise<void> {
   );
 }
 
-export function rssMb(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+export function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  return statusMb(readFileSync(`/proc/${pid}/status`, 'utf8'), field);
+}
+
+/** A `kB` field of /proc/<pid>/status, in MB. */
+function statusMb(status: string, field: string): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
@@ -202,15 +207,13 @@ export function rssMb(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFi
  * binary and the shared libraries, the same for any Node process and shared between them).
  */
 export class PeakRss {
-  rss: number;
-  anon: number;
-  file: number;
+  rss = -Infinity;
+  anon = NaN;
+  file = NaN;
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly pid: number) {
-    this.rss = rssMb(pid, 'VmRSS');
-    this.anon = rssMb(pid, 'RssAnon');
-    this.file = rssMb(pid, 'RssFile');
+    this.sample();
     this.timer = setInterval(() => this.sample(), 100);
   }
 
@@ -227,12 +230,11 @@ export class PeakRss {
 
   private sample(): void {
     const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
-    const rss = kb('VmRSS');
+    const rss = statusMb(status, 'VmRSS');
     if (!(rss > this.rss)) return;
     this.rss = rss;
-    this.anon = kb('RssAnon');
-    this.file = kb('RssFile');
+    this.anon = statusMb(status, 'RssAnon');
+    this.file = statusMb(status, 'RssFile');
   }
 }
 

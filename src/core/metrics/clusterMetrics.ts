@@ -72,7 +72,7 @@ export class ClusterMetrics {
 
   recordNodeSuccess(node: string, m: { ttftMs: number; totalMs: number; completionTokens?: number; generationMs?: number; at: number }): void {
     const c = this.node(node);
-    // Successes so far, this one included: where its samples go once the reservoirs are full.
+    // How many successes came before this one: where its samples go once the reservoirs are full.
     const seen = c.requests - c.errors;
     c.requests++;
     c.lastRequest = m.at;
