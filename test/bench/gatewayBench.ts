@@ -214,7 +214,8 @@ export class PeakRss {
 
   constructor(private readonly pid: number) {
     this.sample();
-    this.timer = setInterval(() => this.sample(), 100);
+    // Unref'd: a benchmark that throws before stop() still exits.
+    this.timer = setInterval(() => this.sample(), 100).unref();
   }
 
   /** Takes a last sample and stops sampling. */
