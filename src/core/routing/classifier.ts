@@ -25,16 +25,19 @@ const LONG_ASK = 300;
 /** Below this much code, a review or a translation is of a snippet, not of substantial code. */
 const SUBSTANTIAL_CODE = 2_000;
 
+// CS, DEICTIC and DEICTIC_OBJ are regex literals' `.source`, not String.raw like the other
+// fragments: the build escapes their non-ASCII words (scripts/asciiOnly.mjs), which a raw
+// template would keep as text.
 // A place where an imperative ask can start: sentence or clause start, a list marker, or after a
 // politeness / sequencing word ("can you", "then", "and", "I want to"). Each alternative is `^` or
 // ends on a non-word character, so what follows starts a word: `Clause` relies on that.
 const CS =
-  String.raw`(?:^|[.!?;:\n,(]\s*|\b(?:and|then|also|please|pls|plz|now|first|next|finally|lastly|me|us|let's|lets)\s+(?:to\s+)?|\b(?:can|could|will|please|pls|want|need|like|asking)\s+(?:you|u)\s+(?:to\s+|please\s+)?|\b(?:want|like|need|have|going|trying)\s+to\s+|\b(?:\d{1,2}|[a-h])[.)]\s*|[-*•]\s+)`;
+  /(?:^|[.!?;:\n,(]\s*|\b(?:and|then|also|please|pls|plz|now|first|next|finally|lastly|me|us|let's|lets)\s+(?:to\s+)?|\b(?:can|could|will|please|pls|want|need|like|asking)\s+(?:you|u)\s+(?:to\s+|please\s+)?|\b(?:want|like|need|have|going|trying)\s+to\s+|\b(?:\d{1,2}|[a-h])[.)]\s*|[-*•]\s+)/.source;
 // A reference to code the user has (attached, pasted, theirs), as opposed to a general question.
 const DEICTIC =
-  String.raw`(?:\b(?:this|these|here|attached|below|above|following|diese[rsmn]?|dieses|hier|este|esta|estos|estas|esto|aquí|ce|cette|ces|ici|этот|эта|это|этой|цей|ця|це|тут)\b|这|這|此|§|¶|\b(?:my|our|the) (?:code|function|class|module|file|files|app|codebase|repo|project|service|component|pr|diff|script|method|handler|query|tests?|api|controller|frontend|backend)\b)`;
+  /(?:\b(?:this|these|here|attached|below|above|following|diese[rsmn]?|dieses|hier|este|esta|estos|estas|esto|aquí|ce|cette|ces|ici|этот|эта|это|этой|цей|ця|це|тут)\b|这|這|此|§|¶|\b(?:my|our|the) (?:code|function|class|module|file|files|app|codebase|repo|project|service|component|pr|diff|script|method|handler|query|tests?|api|controller|frontend|backend)\b)/.source;
 const DEICTIC_OBJ =
-  String.raw`(?:up\s+|out\s+|apart\s+)?(?:this|these|that|those|it|them|the|my|our|all|every|everything|each|§|¶)`;
+  /(?:up\s+|out\s+|apart\s+)?(?:this|these|that|those|it|them|the|my|our|all|every|everything|each|§|¶)/.source;
 
 const LANGS =
   String.raw`(?:python|py|javascript|js|typescript|ts|go|golang|rust|java|kotlin|swift|c|c\+\+|cpp|c#|csharp|f#|ruby|php|scala|elixir|erlang|haskell|ocaml|clojure|bash|shell|sh|zsh|powershell|lua|perl|r|julia|dart|sql|objective-c|zig|nim|groovy|vb\.net|fortran|cobol|matlab|wasm|solidity)`;
