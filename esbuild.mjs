@@ -30,8 +30,8 @@ const watchReporter = {
  * Writes the Node bundles itself, with every non-ASCII character escaped (see asciiOnly): V8 then
  * keeps each bundle's source as a one-byte string, half the memory, in every `harombe` process and
  * in the extension host.
+ * @type {import('esbuild').Plugin}
  */
-/** @type {import('esbuild').Plugin} */
 const asciiOutput = {
   name: 'ascii-output',
   setup(build) {

@@ -20,8 +20,7 @@ const ENDS_EXPRESSION = new Set([tt.name, tt.privateId, tt.parenR, tt.bracketR, 
  *
  * Source maps still point at the right lines; on a line with escapes, columns after the first one
  * drift by five per character.
- */
-/**
+ *
  * @param {string} code
  * @param {string} [file] named in errors
  * @returns {string}
@@ -32,8 +31,7 @@ export function asciiOnly(code, file = 'bundle') {
   const spans = [];
   const nonAscii = (/** @type {number} */ start, /** @type {number} */ end) => /[\u0080-\uffff]/.test(code.slice(start, end));
   const where = (/** @type {number} */ at) => `${file}:${code.slice(0, at).split('\n').length}`;
-  /** For each template literal open around the current token: whether it is tagged. */
-  /** @type {boolean[]} */
+  /** @type {boolean[]} For each template literal open around the current token: whether it is tagged. */
   const templates = [];
   /** @type {import('acorn').Token | undefined} */
   let prev;

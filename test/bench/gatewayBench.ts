@@ -343,35 +343,34 @@ export async function benchGateway(): Promise<GatewayBenchRow[]> {
     rows.push({ what: `TTFB, ${TTFB_REQUESTS} sequential streamed /api/chat after the loads (steady state), median / p95: direct / pipe / gateway`, figure: `${ms(wDirect.median)} / ${ms(wPipe.median)} / ${ms(wGateway.median)}; p95 ${ms(wDirect.p95)} / ${ms(wPipe.p95)} / ${ms(wGateway.p95)}`, target: '' });
     rows.push({ what: 'TTFB added by the gateway, steady state, median (vs direct / vs pipe)', figure: `${ms(wGateway.median - wDirect.median)} / ${ms(wGateway.median - wPipe.median)}`, target: '≤ 0.4 ms vs direct' });
 
-    // The memory settings the README offers: the same gateway started again with each, the same
-    // load, then the pipe again for the ratio (the figures above were measured a while before).
-    const leanRun = async (what: string, nodeArgs: string[], env: NodeJS.ProcessEnv, home: string) => {
+    // The memory settings the README offers: the same gateway started again with each, under the
+    // same load, alternating with the pipe so that both see the same moments of this shared machine.
+    const underLoad = async (target: Target, pid: number, against?: Target) => {
+      await load(target, 10, 0.5);
+      const peak = new PeakRss(pid);
+      let rps = 0;
+      let againstRps = 0;
+      for (let round = 0; round < LEAN_ROUNDS; round++) {
+        rps += (await load(target, 50, LOAD_SECONDS / LEAN_ROUNDS)).rps / LEAN_ROUNDS;
+        if (against) againstRps += (await load(against, 50, LOAD_SECONDS / LEAN_ROUNDS)).rps / LEAN_ROUNDS;
+      }
+      peak.stop();
+      return { peak: peak.describe(), rps, againstRps };
+    };
+    const leanGateway = async (what: string, nodeArgs: string[], env: NodeJS.ProcessEnv, home: string) => {
       const started = await startChild([...nodeArgs, 'dist/cli.js', '--config', join(dir, 'harombe.yaml'), 'serve', '--port', '0'], { HAROMBE_HOME: join(dir, home), ...env }, /listening on (http:\/\/[^\s]+)\n/);
       children.push(started.child);
-      const target: Target = { name: what, pool: pool(started.match[1] as string), model: 'harombe' };
-      await load(target, 10, 0.5);
-      const leanPeak = new PeakRss(started.child.pid as number);
-      // Alternating with the pipe, so that both see the same moments of this shared machine.
-      let leanRps = 0;
-      let pipeRps = 0;
-      for (let round = 0; round < LEAN_ROUNDS; round++) {
-        leanRps += (await load(target, 50, LOAD_SECONDS / LEAN_ROUNDS)).rps / LEAN_ROUNDS;
-        pipeRps += (await load(bare, 50, LOAD_SECONDS / LEAN_ROUNDS)).rps / LEAN_ROUNDS;
-      }
-      leanPeak.stop();
-      rows.push({ what: `  … ${what}: max RSS under load; req/s at 50 against the pipe's, in alternation`, figure: `${leanPeak.describe()}; ${leanRps.toFixed(0)} vs ${pipeRps.toFixed(0)} req/s (${(leanRps / pipeRps).toFixed(2)}× pipe)`, target: '' });
+      const m = await underLoad({ name: what, pool: pool(started.match[1] as string), model: 'harombe' }, started.child.pid as number, bare);
+      rows.push({ what: `  … ${what}: max RSS under load; req/s at 50 against the pipe's, in alternation`, figure: `${m.peak}; ${m.rps.toFixed(0)} vs ${m.againstRps.toFixed(0)} req/s (${(m.rps / m.againstRps).toFixed(2)}× pipe)`, target: '' });
     };
-    await leanRun(`the gateway with NODE_OPTIONS="${LEAN_NODE_OPTIONS}"`, [], { NODE_OPTIONS: LEAN_NODE_OPTIONS }, 'home-lean');
-    await leanRun(`the gateway as \`node ${LEANEST_NODE_ARGS.join(' ')} dist/cli.js serve\``, LEANEST_NODE_ARGS, {}, 'home-leanest');
-    // The floor for that setting: the bare pipe with the same flags.
+    await leanGateway(`the gateway with NODE_OPTIONS="${LEAN_NODE_OPTIONS}"`, [], { NODE_OPTIONS: LEAN_NODE_OPTIONS }, 'home-lean');
+    await leanGateway(`the gateway as \`node ${LEANEST_NODE_ARGS.join(' ')} dist/cli.js serve\``, LEANEST_NODE_ARGS, {}, 'home-leanest');
+    // The floor for the leanest setting: the bare pipe with the same flags.
     const leanPipe = await startChild([...LEANEST_NODE_ARGS, 'test/bench/pipeProxy.mjs', `http://127.0.0.1:${ports.fast}`], {}, /(\{.*\})\n/);
     children.push(leanPipe.child);
-    const leanPipeTarget: Target = { name: 'lean pipe', pool: pool(`http://127.0.0.1:${(JSON.parse(leanPipe.match[1] as string) as { port: number }).port}`), model: 'bench:fast' };
-    await load(leanPipeTarget, 10, 0.5);
-    const leanPipePeak = new PeakRss(leanPipe.child.pid as number);
-    const leanPipeLoad = await load(leanPipeTarget, 50, LOAD_SECONDS);
-    leanPipePeak.stop();
-    rows.push({ what: '  … the bare pipe proxy with the same flags: max RSS under load; req/s at 50', figure: `${leanPipePeak.describe()}; ${leanPipeLoad.rps.toFixed(0)} req/s`, target: '' });
+    const leanPipePort = (JSON.parse(leanPipe.match[1] as string) as { port: number }).port;
+    const p = await underLoad({ name: 'lean pipe', pool: pool(`http://127.0.0.1:${leanPipePort}`), model: 'bench:fast' }, leanPipe.child.pid as number);
+    rows.push({ what: '  … the bare pipe proxy with the same flags: max RSS under load; req/s at 50', figure: `${p.peak}; ${p.rps.toFixed(0)} req/s`, target: '' });
 
     const slowDirect: Target = { name: 'slow direct', pool: pool(`http://127.0.0.1:${ports.slow}`), model: 'bench:slow' };
     const slowGateway: Target = { name: 'slow gateway', pool: pool(gatewayUrl), model: 'bench:slow' };
