@@ -2,6 +2,8 @@ import { parse, tokTypes as tt } from 'acorn';
 
 /** A non-ASCII UTF-16 code unit, with the run of backslashes right before it. */
 const NON_ASCII = /(\\*)([\u0080-\uffff])/g;
+/** Any non-ASCII UTF-16 code unit. */
+const ANY_NON_ASCII = /[\u0080-\uffff]/;
 
 /** Tokens after which a template literal is tagged (`tag\`…\``, `f()\`…\``): its raw text is a value. */
 const ENDS_EXPRESSION = new Set([tt.name, tt.privateId, tt.parenR, tt.bracketR, tt.braceR, tt.backQuote, tt.string, tt.num, tt.regexp, tt._this, tt._super]);
@@ -26,11 +28,16 @@ const ENDS_EXPRESSION = new Set([tt.name, tt.privateId, tt.parenR, tt.bracketR, 
  * @returns {string}
  */
 export function asciiOnly(code, file = 'bundle') {
-  if (!/[\u0080-\uffff]/.test(code)) return code;
+  if (!ANY_NON_ASCII.test(code)) return code;
   /** @type {Array<{ start: number, end: number, text: string }>} */
   const spans = [];
-  const nonAscii = (/** @type {number} */ start, /** @type {number} */ end) => /[\u0080-\uffff]/.test(code.slice(start, end));
+  const nonAscii = (/** @type {number} */ start, /** @type {number} */ end) => ANY_NON_ASCII.test(code.slice(start, end));
   const where = (/** @type {number} */ at) => `${file}:${code.slice(0, at).split('\n').length}`;
+  /** Between the spans rewritten below there is only punctuation, keywords and whitespace: none of it may be non-ASCII. */
+  const assertAsciiBetween = (/** @type {number} */ start, /** @type {number} */ end) => {
+    const i = code.slice(start, end).search(ANY_NON_ASCII);
+    if (i >= 0) throw new Error(`${where(start + i)}: a non-ASCII character outside any literal, identifier or comment`);
+  };
   /** @type {boolean[]} For each template literal open around the current token: whether it is tagged. */
   const templates = [];
   /** @type {import('acorn').Token | undefined} */
@@ -60,7 +67,7 @@ export function asciiOnly(code, file = 'bundle') {
   let out = '';
   let at = 0;
   for (const span of spans) {
-    if (nonAscii(at, span.start)) throw new Error(`${where(at + code.slice(at, span.start).search(/[\u0080-\uffff]/))}: a non-ASCII character outside any literal, identifier or comment`);
+    assertAsciiBetween(at, span.start);
     out += code.slice(at, span.start);
     out += code.slice(span.start, span.end).replace(NON_ASCII, (_m, /** @type {string} */ slashes, /** @type {string} */ ch) => {
       // `\é` is an identity escape: the escape replaces it. A backslash before U+2028 or U+2029 in
@@ -71,6 +78,6 @@ export function asciiOnly(code, file = 'bundle') {
     });
     at = span.end;
   }
-  if (nonAscii(at, code.length)) throw new Error(`${where(at + code.slice(at).search(/[\u0080-\uffff]/))}: a non-ASCII character outside any literal, identifier or comment`);
+  assertAsciiBetween(at, code.length);
   return out + code.slice(at);
 }
