@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DEFAULT_GATEWAY_PORT, GatewayServer } from '../core/gateway/gatewayServer';
 import { isLoopbackHost } from '../core/gateway/requestGuard';
 import { CliExit, cliLogger, globalOptions, openCoordinator } from './cliContext';
+import { keepServing } from './keepServing';
 
 interface ServeOptions {
   port: string;
@@ -24,6 +25,7 @@ export function registerServeCommand(program: Command): void {
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliExit(2, `--port: expected a port number, got "${opts.port}"`);
       const global = globalOptions(cmd);
       const logger = cliLogger(global);
+      keepServing(logger);
       const token = opts.token ?? process.env.HAROMBE_GATEWAY_TOKEN ?? undefined;
       if (!isLoopbackHost(opts.host) && !token) {
         logger.warn(`binding ${opts.host} without a token: anyone who can reach this address can use the cluster (set --token or $HAROMBE_GATEWAY_TOKEN)`);

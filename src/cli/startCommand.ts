@@ -1,3 +1,4 @@
+import { keepServing } from './keepServing';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
@@ -60,6 +61,7 @@ export function registerStartCommand(program: Command): void {
 async function runStart(flags: StartFlags, cmd: Command): Promise<void> {
   const globals = cmd.optsWithGlobals<GlobalFlags & StartFlags>();
   const logger = createStderrLogger(globals.verbose ? 'debug' : 'info');
+  keepServing(logger);
   // Errors from here on are not about usage: the help text would only bury them.
   const fail = (message: string, exitCode = 2): never => {
     cmd.showHelpAfterError(false);

@@ -69,8 +69,11 @@ export interface DoneEvent {
 
 export interface ErrorEvent {
   type: 'error';
-  /** `no_node` nothing eligible; `all_failed` every candidate failed; `cancelled` the caller aborted. */
-  code: 'no_node' | 'all_failed' | 'cancelled';
+  /**
+   * `no_node` nothing eligible; `all_failed` every candidate failed; `invalid_request` the request
+   * itself cannot be sent to any node (no node was blamed); `cancelled` the caller aborted.
+   */
+  code: 'no_node' | 'all_failed' | 'invalid_request' | 'cancelled';
   message: string;
   attempts: { node: string; reason: string }[];
 }

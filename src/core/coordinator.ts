@@ -324,6 +324,12 @@ export class Coordinator implements Disposable {
           }
           const reason = describeFailure(err);
           attempts.push({ node: node.name, reason });
+          if (err instanceof NodeError && !err.worthRetrying) {
+            // The request is at fault, not the node: every other node would refuse it the same way.
+            this.metrics.recordRequestFailed();
+            await sink({ type: 'error', code: 'invalid_request', message: `The request cannot be sent: ${reason}.`, attempts });
+            return;
+          }
           this.metrics.recordNodeError(node.name, this.clock.now());
           this.logger.info(`node ${node.name} failed: ${reason}`);
           if (err instanceof NodeError && err.countsAgainstNode) {
@@ -378,7 +384,7 @@ export class Coordinator implements Disposable {
       }, controller);
       this.registry.recordSuccess(name);
     } catch (err) {
-      if (err instanceof NodeError) this.registry.recordFailure(name, err);
+      if (err instanceof NodeError && err.countsAgainstNode) this.registry.recordFailure(name, err);
       throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);

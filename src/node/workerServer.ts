@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Pool as UndiciPool } from 'undici';
 import { Pool } from '../core/inference/undiciCore';
 import type { NodeHardware } from '../core/nodes/nodeInfo';
+import { jsonTooDeep, MAX_JSON_DEPTH } from '../core/util/jsonDepth';
 import type { Logger } from '../core/util/logger';
 import { handleComplete } from './completeRoute';
 import type { OllamaPost } from './completeRoute';
@@ -242,6 +243,7 @@ export class WorkerServer {
       if (tooLarge) res.setHeader('connection', 'close');
       return sendJson(res, tooLarge ? 413 : 400, { detail: tooLarge ? 'request body too large' : 'request body is not JSON' });
     }
+    if (jsonTooDeep(body)) return sendJson(res, 400, { detail: `request body nests deeper than ${MAX_JSON_DEPTH} levels` });
     const post: OllamaPost = async (path, json, signal) => {
       const r = await this.pool.request({
         path: this.basePath + path,

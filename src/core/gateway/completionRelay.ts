@@ -172,7 +172,10 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
         if (e.code === 'cancelled') return;
         settled = true;
         if (res.headersSent) end(encoder.streamError(e.message));
-        else sendJson(res, 503, errorBody(encoder.errorShape, 503, e.message, e.code), harombeHeaders());
+        else {
+          const status = e.code === 'invalid_request' ? 400 : 503;
+          sendJson(res, status, errorBody(encoder.errorShape, status, e.message, e.code), harombeHeaders());
+        }
         return;
     }
   };

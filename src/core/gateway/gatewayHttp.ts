@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { jsonTooDeep, MAX_JSON_DEPTH } from '../util/jsonDepth';
 
 /** A request the gateway refuses with a status and a message, in the error shape of the API asked. */
 export class HttpError extends Error {
@@ -47,6 +48,8 @@ export async function readJsonObject(req: IncomingMessage, maxBytes: number): Pr
     throw new HttpError(400, `Request body is not valid JSON: ${(err as Error).message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'Request body must be a JSON object.');
+  // Refused here, before any node is tried: such a body overflows the stack of whatever walks it next.
+  if (jsonTooDeep(value)) throw new HttpError(400, `Request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
   return value as Record<string, unknown>;
 }
 

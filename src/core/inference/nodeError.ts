@@ -14,9 +14,10 @@ export type NodeErrorKind =
   | 'protocol' // malformed NDJSON / SSE / JSON
   | 'oversized' // one line larger than the limit
   | 'incomplete' // stream ended without its final record (or the socket died mid-answer)
+  | 'invalid_request' // the request itself cannot be sent (e.g. a body too deep to serialise): no node would take it
   | 'aborted'; // cancelled by the caller
 
-const NOT_A_NODE_FAULT: ReadonlySet<NodeErrorKind> = new Set(['busy', 'rate_limited', 'aborted']);
+const NOT_A_NODE_FAULT: ReadonlySet<NodeErrorKind> = new Set(['busy', 'rate_limited', 'invalid_request', 'aborted']);
 
 export class NodeError extends Error {
   override readonly name = 'NodeError';
@@ -32,5 +33,10 @@ export class NodeError extends Error {
   /** Whether this failure should count against the node's circuit breaker. */
   get countsAgainstNode(): boolean {
     return !NOT_A_NODE_FAULT.has(this.kind);
+  }
+
+  /** Whether another node could answer where this one failed: not when the request itself is at fault. */
+  get worthRetrying(): boolean {
+    return this.kind !== 'invalid_request' && this.kind !== 'aborted';
   }
 }

@@ -123,12 +123,19 @@ class NodeExchange implements Dispatcher.DispatchHandler, NodeResponse {
 
   start(dispatcher: Dispatcher, opts: NodeRequestOptions): Promise<NodeResponse> {
     const endpoint = this.endpoint;
+    // Serialised before any timer or listener exists: a body that cannot be (too deep for the
+    // stack, a cycle, a BigInt) must leave nothing armed that could later reject unobserved.
+    let payload: Buffer | undefined;
+    try {
+      payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+    } catch (err) {
+      return Promise.reject(new NodeError('invalid_request', `the request cannot be serialised as JSON: ${(err as Error).message}`, { cause: err }));
+    }
     const started = new Promise<NodeResponse>((resolve, reject) => {
       this.started = { resolve, reject };
     });
     this.callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
     this.connectTimer = setTimeout(this.onConnectTimeout, endpoint.connectTimeoutMs);
-    const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
     const headers: Record<string, string> = { accept: opts.accept };
     // undici sends a Buffer body with its content-length, corked with the headers: one write.
     if (payload) headers['content-type'] = 'application/json';
