@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { NodeTestResult } from '../core/coordinator';
+import type { NodeTestResult } from '../core/nodes/testNodes';
 import type { NodeInfo } from '../core/nodes/nodeInfo';
 import { configFileEditor } from './configFileEditor';
 import type { CoordinatorHost } from './coordinatorHost';

@@ -6,7 +6,8 @@ import type { ConfigOverrides } from '../core/config/buildConfig';
 import type { ConfigError, ConfigProblem } from '../core/config/configError';
 import { ConfigWatcher } from '../core/config/configWatcher';
 import { harombeConfigSchema, type HarombeConfig } from '../core/config/schema';
-import { Coordinator, type NodeTestResult } from '../core/coordinator';
+import { Coordinator } from '../core/coordinator';
+import type { NodeTestResult } from '../core/nodes/testNodes';
 import type { NodeTokens } from './nodeTokens';
 
 /** The settings that map onto the config, with the YAML key each one fills in. */

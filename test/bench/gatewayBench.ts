@@ -13,7 +13,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'undici';
 import { harombeConfigSchema } from '../../src/core/config/schema';
-import { Coordinator, type EventSink } from '../../src/core/coordinator';
+import { Coordinator } from '../../src/core/coordinator';
+import type { EventSink } from '../../src/core/routing/failoverRunner';
 import { GatewayServer } from '../../src/core/gateway/gatewayServer';
 import { percentile } from '../../src/core/metrics/clusterMetrics';
 

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { HarombeApi } from '../../src/vscode/extension';
 import type { NodesTreeElement } from '../../src/vscode/nodesTree';
-import type { NodeTestResult } from '../../src/core/coordinator';
+import type { NodeTestResult } from '../../src/core/nodes/testNodes';
 import { startFakeCluster, type FakeCluster } from '../fakes/fakeCluster';
 import { testTokens } from '../security/testTokens';
 import { testMetrics } from './testMetrics';

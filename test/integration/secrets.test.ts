@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import * as path from 'node:path';
 import { inspect } from 'node:util';
 import * as vscode from 'vscode';
-import type { NodeTestResult } from '../../src/core/coordinator';
+import type { NodeTestResult } from '../../src/core/nodes/testNodes';
 import type { HostToWebview } from '../../src/shared/protocol';
 import type { ChatTestHooks } from '../../src/vscode/chat/chatViewProvider';
 import type { HarombeApi } from '../../src/vscode/extension';

@@ -1,6 +1,6 @@
 import type { ChatEvent, DoneEvent } from '../chatEvent';
 import type { Conversation } from '../conversation';
-import type { CompleteRequest } from '../coordinator';
+import type { CompleteRequest } from '../routing/failoverRunner';
 import type { ChatMessage, ToolCall } from '../inference/types';
 import type { Intent, Tier } from '../routing/classification';
 import type { AgentEvent } from './agentEvent';

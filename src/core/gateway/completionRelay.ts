@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { CompleteRequest, Coordinator } from '../coordinator';
+import type { Coordinator } from '../coordinator';
+import type { CompleteRequest } from '../routing/failoverRunner';
 import type { ChatEvent } from '../chatEvent';
 import type { ToolCall } from '../inference/types';
 import { Canceller } from '../util/canceller';

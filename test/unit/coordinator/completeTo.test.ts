@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { ChatEvent, DoneEvent, ErrorEvent } from '../../../src/core/chatEvent';
-import { Coordinator, type CompleteRequest } from '../../../src/core/coordinator';
+import { Coordinator } from '../../../src/core/coordinator';
+import type { CompleteRequest } from '../../../src/core/routing/failoverRunner';
 import { fakeReply } from '../../fakes/fakeReply';
 import { startFakeCluster, type FakeCluster } from '../../fakes/fakeCluster';
 

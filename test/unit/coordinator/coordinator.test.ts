@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import type { ChatEvent, DoneEvent, ErrorEvent, FallbackEvent, RouteEvent } from '../../../src/core/chatEvent';
 import { Conversation } from '../../../src/core/conversation';
-import { Coordinator, type CompleteRequest } from '../../../src/core/coordinator';
+import { Coordinator } from '../../../src/core/coordinator';
+import type { CompleteRequest } from '../../../src/core/routing/failoverRunner';
 import type { Fault } from '../../fakes/fault';
 import { fakeReply } from '../../fakes/fakeReply';
 import { startFakeCluster, type FakeCluster } from '../../fakes/fakeCluster';

@@ -6,7 +6,7 @@ import type { AgentEvent } from '../../../src/core/agent/agentEvent';
 import { AgentLoop, type CompletionSource } from '../../../src/core/agent/agentLoop';
 import type { ChatEvent } from '../../../src/core/chatEvent';
 import { Conversation } from '../../../src/core/conversation';
-import type { CompleteRequest } from '../../../src/core/coordinator';
+import type { CompleteRequest } from '../../../src/core/routing/failoverRunner';
 
 /**
  * In Restricted Mode (and with tools off in the config) the VS Code layer gives the agent loop no

@@ -1,0 +1,321 @@
+import type { ChatEvent, DoneEvent } from '../chatEvent';
+import type { HarombeConfig } from '../config/schema';
+import type { ChatChunk, ChatMessage, ChatRequest as NodeChatRequest, ChunkSink, InferenceClient, ToolDefinition, WireRequest } from '../inference/types';
+import { NodeError } from '../inference/nodeError';
+import type { ClusterMetrics } from '../metrics/clusterMetrics';
+import type { NodeInfo } from '../nodes/nodeInfo';
+import type { NodeRegistry } from '../nodes/nodeRegistry';
+import { Canceller, type CancelSignal } from '../util/canceller';
+import type { Clock } from '../util/clock';
+import type { Logger } from '../util/logger';
+import type { Classification, Intent, Tier } from './classification';
+import { classify } from './classifier';
+import type { Candidate, NodeSelector } from './nodeSelector';
+import { allFailed, describeFailure, noNodeError } from './routeErrors';
+
+export interface CompleteRequest {
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+  /** `auto` lets the classifier decide; a number is the user's explicit choice. */
+  tier?: Tier | 'auto';
+  intent?: Intent;
+  /** The text the classifier reads (the user's prompt); defaults to the last user message. */
+  prompt?: string;
+  /** Characters of attached context, for the classifier; defaults to the size of the history. */
+  contextChars?: number;
+  /** Keep the conversation on this node while it is healthy. */
+  stickyNode?: string;
+  temperature?: number;
+  /**
+   * Only nodes that serve this model (their configured `model` or one of their `models`), and the
+   * node is asked for it by this name; failover stays among those nodes.
+   */
+  model?: string;
+  /**
+   * The gateway's client request, relayed as it came to nodes that speak the client's API (the
+   * answer then arrives as `wire` events); other nodes get `messages`, as without it.
+   */
+  wire?: WireRequest;
+  signal?: CancelSignal;
+}
+
+/** Takes a request's events as they happen; a promise returned holds the node's answer back until it settles. */
+export type EventSink = (event: ChatEvent) => void | Promise<void>;
+
+/** The client for one attempt on `node`: the wire client when the gateway's request can be relayed as it came, else the node's own. */
+export type ClientFactory = (node: NodeInfo, wire: WireRequest | undefined) => { client: InferenceClient; relayed: boolean };
+
+export interface FailoverPorts {
+  registry: NodeRegistry;
+  selector: NodeSelector;
+  /** Asked to re-probe a node that just failed, so the registry's view catches up before the next sweep. */
+  probe: (name: string) => Promise<unknown>;
+  clientFor: ClientFactory;
+  metrics: ClusterMetrics;
+  clock: Clock;
+  logger: Logger;
+  config: () => HarombeConfig;
+}
+
+/**
+ * Runs one request to its end across nodes: classifies it, picks a node, streams its answer, and
+ * when the node fails before or during the answer moves the request to the next candidate (same
+ * tier first, then the fallback order), telling the caller. Everything it runs is cancelled by
+ * `dispose()`.
+ */
+export class FailoverRunner {
+  private readonly inFlight = new Set<Canceller>();
+
+  constructor(private readonly ports: FailoverPorts) {}
+
+  /** Resolves after the last event (`done` or `error`); the sink must not throw. */
+  async run(request: CompleteRequest, sink: EventSink): Promise<void> {
+    const { registry, selector, metrics, clock } = this.ports;
+    const started = clock.now();
+    const forced = typeof request.tier === 'number';
+    const classification: Classification = forced
+      ? { tier: request.tier as Tier, reasons: [`tier ${request.tier} chosen by user`] }
+      : classify({
+          prompt: request.prompt ?? lastUserText(request.messages),
+          intent: request.intent,
+          contextChars: request.contextChars ?? historyChars(request.messages),
+        });
+    const tried = new Set<string>();
+    const attempts: { node: string; reason: string }[] = [];
+    const wanted = request.model;
+    const serves = (n: NodeInfo) => wanted === undefined || n.model === wanted || n.models.includes(wanted);
+    if (wanted !== undefined && !forced) {
+      // The classifier's tier may have no node with this model; start from a tier that has one.
+      const withModel = registry.list().filter(serves);
+      if (withModel.length > 0 && !withModel.some((n) => n.tier === classification.tier)) classification.tier = (withModel[0] as NodeInfo).tier;
+    }
+    const pick = () =>
+      selector.select(registry.list(), {
+        tier: classification.tier,
+        eligible: (n) => serves(n) && registry.isEligible(n.name),
+        exclude: tried,
+        sticky: request.stickyNode,
+      });
+
+    let candidate = pick();
+    if (!candidate) {
+      metrics.recordRequestFailed();
+      await sink(noNodeError(classification.tier, this.ports.config().cluster.routing.fallback_strategy, registry.list(), Date.now()));
+      return;
+    }
+    // Counted as in flight from the moment it is chosen, not from when its request starts: a
+    // burst of requests routed in the same tick must see each other, or they all pick one node.
+    let release = registry.acquire(candidate.node.name);
+    try {
+      metrics.recordRouted(classification.tier);
+      await sink({
+        type: 'route',
+        requestedTier: classification.tier,
+        tier: candidate.tier,
+        node: candidate.node.name,
+        model: request.model ?? candidate.node.model,
+        forced,
+        reasons: classification.reasons,
+        nodeReason: candidate.why,
+      });
+
+      let fallbacks = 0;
+      // Once part of an answer has been shown, the caller splices the next node's answer onto it,
+      // which needs text, not another node's records.
+      let shownPartial = false;
+      for (;;) {
+        const node = candidate.node;
+        tried.add(node.name);
+        const { client, relayed } = this.ports.clientFor(node, shownPartial ? undefined : request.wire);
+        const recorder = new AttemptRecorder(clock, node, candidate.tier, request.model, started, fallbacks, () => release());
+        try {
+          await this.attempt(candidate, request, client, relayed ? request.wire : undefined, (chunk) => {
+            const event = recorder.take(chunk);
+            if (event === undefined) return;
+            if (event.type === 'done' && recorder.nodeTimings) metrics.recordNodeSuccess(node.name, recorder.nodeTimings);
+            return sink(event);
+          });
+          if (!recorder.final) throw new NodeError('incomplete', 'the answer ended without its final record');
+          return;
+        } catch (err) {
+          // The client already has the whole answer; a failure after it (the node's connection
+          // while draining, a breaker trial's timer) is the breaker's business only.
+          if (recorder.final) return;
+          if (request.signal?.aborted) {
+            await sink({ type: 'error', code: 'cancelled', message: 'Cancelled.', attempts });
+            return;
+          }
+          const reason = describeFailure(err);
+          attempts.push({ node: node.name, reason });
+          if (err instanceof NodeError && !err.worthRetrying) {
+            // The request is at fault, not the node: every other node would refuse it the same way.
+            metrics.recordRequestFailed();
+            await sink({ type: 'error', code: 'invalid_request', message: `The request cannot be sent: ${reason}.`, attempts });
+            return;
+          }
+          metrics.recordNodeError(node.name, clock.now());
+          this.ports.logger.info(`node ${node.name} failed: ${reason}`);
+          if (err instanceof NodeError && err.countsAgainstNode) {
+            // Let the registry's view catch up now instead of at the next sweep.
+            void this.ports.probe(node.name).catch(() => undefined);
+          }
+          const next = pick();
+          if (!next) {
+            metrics.recordRequestFailed();
+            await sink(allFailed(classification.tier, attempts));
+            return;
+          }
+          fallbacks++;
+          shownPartial ||= recorder.streamed;
+          metrics.recordFallback();
+          release();
+          release = registry.acquire(next.node.name);
+          await sink({ type: 'fallback', from: node.name, to: next.node.name, tier: next.tier, reason, discardPartial: recorder.streamed });
+          candidate = next;
+        }
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /** Aborts every attempt still running. */
+  dispose(): void {
+    for (const c of this.inFlight) c.abort();
+  }
+
+  /** One attempt on one node with `client`, through the node's breaker, its chunks pushed to `onChunk`; cancelled with the request or by `dispose()`. */
+  private async attempt(candidate: Candidate, request: CompleteRequest, client: InferenceClient, wire: WireRequest | undefined, onChunk: ChunkSink): Promise<void> {
+    const { registry } = this.ports;
+    const name = candidate.node.name;
+    // Shared with the breaker, which aborts it when a trial runs too long or the node is removed.
+    const controller = new Canceller();
+    const signal = request.signal;
+    const onAbort = () => controller.abort(signal?.reason);
+    if (signal?.aborted) controller.abort(signal.reason);
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    this.inFlight.add(controller);
+    const chatRequest: NodeChatRequest = {
+      model: request.model ?? candidate.node.model,
+      messages: request.messages,
+      tools: request.tools,
+      temperature: request.temperature ?? this.ports.config().model.temperature,
+      signal: controller,
+      wire,
+    };
+    try {
+      await registry.breaker(name).execute(async () => {
+        if (client.stream) return client.stream(chatRequest, onChunk);
+        for await (const chunk of client.chat(chatRequest)) {
+          await onChunk(chunk);
+          if (chunk.type === 'done') return;
+        }
+      }, controller);
+      registry.recordSuccess(name);
+    } catch (err) {
+      if (err instanceof NodeError && err.countsAgainstNode) registry.recordFailure(name, err);
+      throw err;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.inFlight.delete(controller);
+    }
+  }
+}
+
+/**
+ * What one attempt has produced so far (first token, whether anything was shown, the final
+ * record), and the node's chunks turned into the caller's events.
+ */
+class AttemptRecorder {
+  private readonly attemptStart: number;
+  firstTokenAt: number | undefined;
+  streamed = false;
+  final: (ChatChunk & { type: 'done' }) | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly node: NodeInfo,
+    private readonly tier: Tier,
+    private readonly model: string | undefined,
+    /** When the request (not this attempt) started: the caller's timings count from there. */
+    private readonly requestStart: number,
+    private readonly fallbacks: number,
+    /** Tells the registry the node is no longer busy with this request. */
+    private readonly release: () => void,
+  ) {
+    this.attemptStart = clock.now();
+  }
+
+  /** The event for one chunk of the node's answer, or undefined when there is nothing to tell. */
+  take(chunk: ChatChunk): ChatEvent | undefined {
+    switch (chunk.type) {
+      case 'wire':
+        if (chunk.text.length > 0 || chunk.calls) this.token();
+        return chunk;
+      case 'delta':
+        if (chunk.text.length === 0) return undefined;
+        this.token();
+        return { type: 'delta', text: chunk.text };
+      case 'tool_calls':
+        this.token();
+        return { type: 'tool_calls', calls: chunk.calls };
+      case 'done':
+        return this.done(chunk);
+    }
+  }
+
+  /** The node's own timings for the metrics, once the final record is in. */
+  nodeTimings: Parameters<ClusterMetrics['recordNodeSuccess']>[1] | undefined;
+
+  private token(): void {
+    this.firstTokenAt ??= this.clock.now();
+    this.streamed = true;
+  }
+
+  private done(chunk: ChatChunk & { type: 'done' }): DoneEvent {
+    // Told as soon as the final record is in, not after the breaker's bookkeeping unwinds: the
+    // answer is whole, and the client's last byte goes out sooner. The node is no longer busy
+    // with it either: a next turn sent at once must see that.
+    this.final = chunk;
+    this.release();
+    const end = this.clock.now();
+    const ttftMs = (this.firstTokenAt ?? end) - this.attemptStart;
+    const totalMs = end - this.attemptStart;
+    this.nodeTimings = { ttftMs, totalMs, completionTokens: chunk.completionTokens, generationMs: chunk.evalMs, at: end };
+    const genMs = chunk.evalMs ?? Math.max(1, totalMs - ttftMs);
+    return {
+      type: 'done',
+      node: this.node.name,
+      tier: this.tier,
+      model: this.model ?? this.node.model,
+      doneReason: chunk.doneReason,
+      timing: { ttftMs: (this.firstTokenAt ?? end) - this.requestStart, totalMs: end - this.requestStart, fallbacks: this.fallbacks },
+      tokens: {
+        prompt: chunk.promptTokens,
+        completion: chunk.completionTokens,
+        perSecond: chunk.completionTokens ? (chunk.completionTokens * 1000) / genMs : undefined,
+      },
+      ...(chunk.wire && { wire: chunk.wire }),
+    };
+  }
+}
+
+function lastUserText(messages: readonly ChatMessage[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i] as ChatMessage;
+    if (m.role === 'user') return m.content;
+  }
+  return '';
+}
+
+function historyChars(messages: readonly ChatMessage[]): number {
+  let n = 0;
+  let lastUser = -1;
+  messages.forEach((m, i) => {
+    if (m.role === 'user') lastUser = i;
+  });
+  messages.forEach((m, i) => {
+    if (i !== lastUser && m.role !== 'system') n += m.content.length;
+  });
+  return n;
+}
