@@ -1,12 +1,14 @@
-import type { Agent, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { HarombeConfig, NodeConfig, NodeKind } from '../config/schema';
-import { createNodeDispatcher } from '../inference/nodeDispatcher';
 import type { Endpoint, InferenceProtocol } from '../inference/types';
 import { systemClock, type Clock } from '../util/clock';
 import { Emitter, type Disposable } from '../util/emitter';
 import { silentLogger, type Logger } from '../util/logger';
-import { breakerOptionsFromConfig, NodeBreaker, type BreakerOptions } from './nodeBreaker';
-import type { NodeHardware, NodeInfo, NodeSource, NodeState } from './nodeInfo';
+import { ChangeBatcher } from './changeBatcher';
+import { ewma, foldProbe, initialHealthState, type NodeHealthState } from './foldProbe';
+import { breakerOptionsFromConfig, type BreakerOptions, type NodeBreaker } from './nodeBreaker';
+import type { NodeInfo, NodeSource, NodeState } from './nodeInfo';
+import { NodeResources } from './nodeResources';
 import type { ProbeResult } from './probeResult';
 
 export interface NodeRegistryOptions {
@@ -32,8 +34,7 @@ export interface DiscoveredNode {
   version?: string;
 }
 
-type Health = Exclude<NodeState, 'untrusted'>;
-
+/** A node's identity (who and where it is, as configured or announced), its state and what it owns. */
 interface Entry {
   name: string;
   host: string;
@@ -47,28 +48,13 @@ interface Entry {
   timeouts: NodeTimeouts;
   /** Config nodes are trusted; discovered ones only after the user says so. */
   trusted: boolean;
-  health: Health;
-  stateReason: string | undefined;
-  latencyMs: number | undefined;
+  /** Requests this coordinator has in flight on the node. */
   inFlight: number;
-  reportedLoad: number | undefined;
-  models: string[];
-  loadedModels: string[];
-  lastSeen: number | undefined;
-  api: 'ollama' | 'complete' | undefined;
-  version: string | undefined;
-  nodeId: string | undefined;
-  hardware: NodeHardware | undefined;
-  breaker: NodeBreaker;
-  breakerSubscription: Disposable;
-  agent: Agent | undefined;
+  state: NodeHealthState;
+  resources: NodeResources;
 }
 
-/** Weight of the newest probe in the latency average: smooth enough to ignore one slow probe, quick to follow a real change. */
-const LATENCY_ALPHA = 0.3;
 const DEFAULT_TIMEOUTS: NodeTimeouts = { connectTimeoutMs: 5_000, stallTimeoutMs: 120_000 };
-/** Idle keep-alive sockets are kept a little longer than a health interval so probes and prompts reuse them. */
-const KEEP_ALIVE_MS = 30_000;
 
 /**
  * Every node the coordinator knows (from the config, later also from mDNS) with its mutable state:
@@ -91,9 +77,7 @@ export class NodeRegistry implements Disposable {
   private readonly logger: Logger;
   private breakerOptions: BreakerOptions;
   private timeouts: NodeTimeouts = DEFAULT_TIMEOUTS;
-  private readonly changed = new Set<string>();
-  private readonly removed = new Set<string>();
-  private flushHandle: NodeJS.Immediate | undefined;
+  private readonly batcher = new ChangeBatcher((changed, removed) => this.flush(changed, removed));
   private disposed = false;
 
   constructor(opts: NodeRegistryOptions) {
@@ -111,23 +95,12 @@ export class NodeRegistry implements Disposable {
     const next = breakerOptionsFromConfig(config);
     if (JSON.stringify(next) === JSON.stringify(this.breakerOptions)) return;
     this.breakerOptions = next;
-    for (const e of this.entries.values()) if (e.breaker.state === 'closed') this.replaceBreaker(e);
+    for (const e of this.entries.values()) if (e.resources.breaker.state === 'closed') this.replaceBreaker(e);
   }
 
   private replaceBreaker(e: Entry): void {
-    e.breakerSubscription.dispose();
-    e.breaker.dispose();
-    e.breaker = new NodeBreaker(e.name, this.breakerOptions, this.logger);
-    e.breakerSubscription = this.watchBreaker(e);
+    e.resources.replaceBreaker(this.breakerOptions);
     this.markChanged(e.name);
-  }
-
-  private watchBreaker(e: Entry): Disposable {
-    return e.breaker.onDidChangeState((state) => {
-      // A breaker that closed under old settings picks up the current ones.
-      if (state === 'closed' && e.breaker.options !== this.breakerOptions) this.replaceBreaker(e);
-      this.markChanged(e.name);
-    });
   }
 
   /**
@@ -169,7 +142,7 @@ export class NodeRegistry implements Disposable {
       for (const e of this.entries.values()) {
         e.timeouts = { ...timeouts };
         // The pool's connect timeout is fixed at creation; the next dispatcher() call builds one with the new value.
-        this.closeAgent(e);
+        e.resources.closeDispatcher();
       }
     }
   }
@@ -185,12 +158,12 @@ export class NodeRegistry implements Disposable {
       if (e.source === 'config' && e.host === info.host && e.port === info.port) return undefined;
     }
     if (existing) {
-      const sameMachine = existing.nodeId === undefined || info.nodeId === undefined || existing.nodeId === info.nodeId;
+      const sameMachine = existing.state.nodeId === undefined || info.nodeId === undefined || existing.state.nodeId === info.nodeId;
       if (existing.host === info.host && existing.port === info.port && sameMachine) {
         existing.model = info.model;
         existing.tier = info.tier;
-        existing.version = info.version ?? existing.version;
-        existing.nodeId = info.nodeId ?? existing.nodeId;
+        existing.state.version = info.version ?? existing.state.version;
+        existing.state.nodeId = info.nodeId ?? existing.state.nodeId;
         this.markChanged(info.name);
         return this.snapshot(existing);
       }
@@ -246,18 +219,17 @@ export class NodeRegistry implements Disposable {
     if (e.kind === 'ollama') return 'ollama';
     if (e.kind === 'openai') return 'openai';
     // Until a probe shows the worker proxies Ollama, assume Harombe 0.3.1's Python worker: /api/complete is all it has.
-    return e.api === 'ollama' ? 'ollama' : 'complete';
+    return e.state.api === 'ollama' ? 'ollama' : 'complete';
   }
 
   breaker(name: string): NodeBreaker {
-    return this.entry(name).breaker;
+    return this.entry(name).resources.breaker;
   }
 
   /** The node's keep-alive connection pool, created on first use and closed when the node leaves. */
   dispatcher(name: string): Dispatcher {
     const e = this.entry(name);
-    e.agent ??= createNodeDispatcher(e.timeouts, { keepAliveTimeoutMs: KEEP_ALIVE_MS });
-    return e.agent;
+    return e.resources.dispatcher(e.timeouts);
   }
 
   /** Counts a request as in flight on the node; call the returned function (any number of times) when it ends. */
@@ -279,11 +251,12 @@ export class NodeRegistry implements Disposable {
   recordSuccess(name: string, opts: { latencyMs?: number } = {}): void {
     const e = this.entries.get(name);
     if (!e) return;
-    e.lastSeen = this.clock.now();
-    if (e.health === 'unavailable') e.health = 'available';
-    if (e.health === 'available') e.stateReason = undefined;
+    const s = e.state;
+    s.lastSeen = this.clock.now();
+    if (s.health === 'unavailable') s.health = 'available';
+    if (s.health === 'available') s.stateReason = undefined;
     // Only for round trips comparable to a probe; a whole chat answer would swamp the average.
-    if (opts.latencyMs !== undefined) e.latencyMs = ewma(e.latencyMs, opts.latencyMs);
+    if (opts.latencyMs !== undefined) s.latencyMs = ewma(s.latencyMs, opts.latencyMs);
     this.markChanged(name);
   }
 
@@ -291,15 +264,15 @@ export class NodeRegistry implements Disposable {
   recordFailure(name: string, err: unknown): void {
     const e = this.entries.get(name);
     if (!e) return;
-    e.stateReason = err instanceof Error ? err.message : String(err);
+    e.state.stateReason = err instanceof Error ? err.message : String(err);
     this.markChanged(name);
   }
 
   /** Whether the router may send the node a request now: trusted, up (available or degraded), breaker letting it through. */
   isEligible(name: string): boolean {
     const e = this.entries.get(name);
-    if (!e || !e.trusted || e.health === 'unavailable') return false;
-    return e.breaker.canAttempt();
+    if (!e || !e.trusted || e.state.health === 'unavailable') return false;
+    return e.resources.breaker.canAttempt();
   }
 
   /**
@@ -309,39 +282,13 @@ export class NodeRegistry implements Disposable {
   applyProbe(name: string, result: ProbeResult): boolean {
     const e = this.entries.get(name);
     if (!e || e.kind !== result.kind || baseUrlOf(e.host, e.port) !== result.baseUrl) return false;
-    if (e.health !== result.state || (result.state !== 'available' && e.stateReason !== result.reason)) {
-      this.logger.info(`node ${name}: ${result.state}${result.reason ? ` (${result.reason})` : ''}`);
-    }
-    e.health = result.state;
-    e.stateReason = result.state === 'available' ? undefined : result.reason;
-    if (result.latencyMs !== undefined) e.latencyMs = ewma(e.latencyMs, result.latencyMs);
-    if (result.state === 'unavailable') {
-      // What is loaded and running is a fact about now; a dead node has nothing loaded we could use.
-      e.loadedModels = [];
-      e.reportedLoad = undefined;
-    } else {
-      e.lastSeen = result.at;
-      if (result.loadedModels) e.loadedModels = [...result.loadedModels];
-      if (result.reportedLoad !== undefined) e.reportedLoad = result.reportedLoad;
-    }
-    if (result.models) e.models = [...result.models];
-    if (result.api) e.api = result.api;
-    if (result.version !== undefined) e.version = result.version;
-    if (result.nodeId !== undefined) {
-      // Trust belongs to a machine: a discovered node whose address now answers with another id is another machine.
-      if (e.source === 'mdns' && e.trusted && e.nodeId !== undefined && e.nodeId !== result.nodeId) {
-        this.logger.warn(`node ${name} now answers as node id ${result.nodeId}, not ${e.nodeId}; untrusted until you trust it again`);
-        e.trusted = false;
-      }
-      e.nodeId = result.nodeId;
-    }
-    if (result.hardware) e.hardware = { ...result.hardware };
-    if (e.source === 'mdns') {
-      // A configured node's model, tier and parallelism are the user's; a discovered worker's are its own.
-      if (result.maxParallel !== undefined) e.maxParallel = result.maxParallel;
-      if (result.model !== undefined) e.model = result.model;
-      if (result.tier !== undefined) e.tier = result.tier;
-    }
+    const folded = foldProbe(name, e.state, e, result);
+    for (const note of folded.notes) this.logger[note.level](note.message);
+    e.state = folded.state;
+    e.trusted = folded.identity.trusted;
+    e.model = folded.identity.model;
+    e.tier = folded.identity.tier;
+    e.maxParallel = folded.identity.maxParallel;
     this.markChanged(name);
     return true;
   }
@@ -349,12 +296,8 @@ export class NodeRegistry implements Disposable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.flushHandle) clearImmediate(this.flushHandle);
-    for (const e of this.entries.values()) {
-      e.breakerSubscription.dispose();
-      e.breaker.dispose();
-      void e.agent?.destroy().catch(() => undefined);
-    }
+    this.batcher.dispose();
+    for (const e of this.entries.values()) e.resources.destroy();
     this.entries.clear();
     this._onDidChange.dispose();
     this._onDidRemove.dispose();
@@ -369,39 +312,22 @@ export class NodeRegistry implements Disposable {
   private addDiscovered(info: DiscoveredNode, trusted: boolean): Entry {
     this.logger.info(`node ${info.name} discovered at ${baseUrlOf(info.host, info.port)}${trusted ? '' : ' (untrusted until you trust it)'}`);
     const e = this.add({ name: info.name, host: info.host, port: info.port, kind: 'harombe', tier: info.tier, model: info.model, source: 'mdns', token: undefined, maxParallel: 4, trusted });
-    e.version = info.version;
-    e.nodeId = info.nodeId;
+    e.state.version = info.version;
+    e.state.nodeId = info.nodeId;
     return e;
   }
 
-  private add(
-    init: Pick<Entry, 'name' | 'host' | 'port' | 'kind' | 'tier' | 'model' | 'source' | 'token' | 'maxParallel' | 'trusted'>,
-  ): Entry {
-    const breaker = new NodeBreaker(init.name, this.breakerOptions, this.logger);
-    const e: Entry = {
-      ...init,
-      timeouts: { ...this.timeouts },
-      // Optimistic until the first probe: the coordinator fails over from a dead node anyway, and
-      // a pessimistic start would refuse every prompt until the first sweep finished.
-      health: 'available',
-      stateReason: undefined,
-      latencyMs: undefined,
-      inFlight: 0,
-      reportedLoad: undefined,
-      models: [],
-      loadedModels: [],
-      lastSeen: undefined,
-      api: undefined,
-      version: undefined,
-      nodeId: undefined,
-      hardware: undefined,
-      breaker,
-      breakerSubscription: { dispose: () => undefined },
-      agent: undefined,
-    };
-    e.breakerSubscription = this.watchBreaker(e);
+  private add(init: Omit<Entry, 'timeouts' | 'inFlight' | 'state' | 'resources'>): Entry {
+    const resources = new NodeResources(init.name, this.breakerOptions, this.logger, (state, owner) => {
+      const e = this.entries.get(init.name);
+      if (!e || e.resources !== owner) return;
+      // A breaker that closed under old settings picks up the current ones.
+      if (state === 'closed' && owner.breaker.options !== this.breakerOptions) this.replaceBreaker(e);
+      this.markChanged(init.name);
+    });
+    const e: Entry = { ...init, timeouts: { ...this.timeouts }, inFlight: 0, state: initialHealthState(), resources };
     this.entries.set(e.name, e);
-    this.removed.delete(e.name);
+    this.batcher.readded(e.name);
     this.markChanged(e.name);
     return e;
   }
@@ -411,28 +337,17 @@ export class NodeRegistry implements Disposable {
     if (!e) return;
     this.logger.info(`node ${name} removed: ${why}`);
     this.entries.delete(name);
-    e.breakerSubscription.dispose();
     // Aborts requests still running through the breaker, so the coordinator moves them to another node.
-    e.breaker.dispose();
-    this.closeAgent(e);
-    this.changed.delete(name);
-    this.removed.add(name);
-    this.scheduleFlush();
-  }
-
-  private closeAgent(e: Entry): void {
-    const agent = e.agent;
-    e.agent = undefined;
-    // close() lets requests outside the breaker (a cluster test) finish; their own timeouts bound the wait.
-    void agent?.close().catch(() => undefined);
+    e.resources.dispose();
+    this.batcher.removedNode(name);
   }
 
   private snapshot(e: Entry): NodeInfo {
-    const state: NodeState = e.trusted ? e.health : 'untrusted';
-    const stateReason = e.trusted
-      ? e.stateReason
-      : `not trusted yet (found on the network); health: ${e.health}${e.stateReason ? `, ${e.stateReason}` : ''}`;
-    const retryAt = e.breaker.retryAt;
+    const s = e.state;
+    const state: NodeState = e.trusted ? s.health : 'untrusted';
+    const stateReason = e.trusted ? s.stateReason : `not trusted yet (found on the network); health: ${s.health}${s.stateReason ? `, ${s.stateReason}` : ''}`;
+    const breaker = e.resources.breaker;
+    const retryAt = breaker.retryAt;
     return {
       name: e.name,
       host: e.host,
@@ -443,18 +358,18 @@ export class NodeRegistry implements Disposable {
       source: e.source,
       state,
       ...(stateReason !== undefined && { stateReason }),
-      ...(e.latencyMs !== undefined && { latencyMs: e.latencyMs }),
+      ...(s.latencyMs !== undefined && { latencyMs: s.latencyMs }),
       inFlight: e.inFlight,
-      ...(e.reportedLoad !== undefined && { reportedLoad: e.reportedLoad }),
+      ...(s.reportedLoad !== undefined && { reportedLoad: s.reportedLoad }),
       maxParallel: e.maxParallel,
-      models: [...e.models],
-      loadedModels: [...e.loadedModels],
-      ...(e.lastSeen !== undefined && { lastSeen: e.lastSeen }),
-      breaker: retryAt === undefined ? { state: e.breaker.state } : { state: e.breaker.state, retryAt },
-      ...(e.api !== undefined && { api: e.api }),
-      ...(e.version !== undefined && { version: e.version }),
-      ...(e.nodeId !== undefined && { nodeId: e.nodeId }),
-      ...(e.hardware !== undefined && { hardware: { ...e.hardware } }),
+      models: [...s.models],
+      loadedModels: [...s.loadedModels],
+      ...(s.lastSeen !== undefined && { lastSeen: s.lastSeen }),
+      breaker: retryAt === undefined ? { state: breaker.state } : { state: breaker.state, retryAt },
+      ...(s.api !== undefined && { api: s.api }),
+      ...(s.version !== undefined && { version: s.version }),
+      ...(s.nodeId !== undefined && { nodeId: s.nodeId }),
+      ...(s.hardware !== undefined && { hardware: { ...s.hardware } }),
     };
   }
 
@@ -462,26 +377,14 @@ export class NodeRegistry implements Disposable {
     // In-flight counts change twice per request; with nobody listening (the CLI's gateway) a
     // snapshot and a tick for each would be spent on no one.
     if (this._onDidChange.listenerCount === 0) return;
-    this.changed.add(name);
-    this.scheduleFlush();
+    this.batcher.changedNode(name);
   }
 
-  private scheduleFlush(): void {
-    if (this.disposed || this.flushHandle) return;
-    this.flushHandle = setImmediate(() => this.flush());
-    // A pending notification must not keep a finished CLI command alive.
-    this.flushHandle.unref();
-  }
-
-  private flush(): void {
-    this.flushHandle = undefined;
-    const changed = [...this.changed].flatMap((n) => {
+  private flush(changedNames: string[], removed: string[]): void {
+    const changed = changedNames.flatMap((n) => {
       const e = this.entries.get(n);
       return e ? [this.snapshot(e)] : [];
     });
-    const removed = [...this.removed];
-    this.changed.clear();
-    this.removed.clear();
     if (removed.length > 0) this._onDidRemove.fire(removed);
     if (changed.length > 0 || removed.length > 0) this._onDidChange.fire(changed);
   }
@@ -491,10 +394,6 @@ export class NodeRegistry implements Disposable {
 export function baseUrlOf(host: string, port: number): string {
   const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   return `http://${h}:${port}`;
-}
-
-function ewma(previous: number | undefined, sample: number): number {
-  return previous === undefined ? sample : LATENCY_ALPHA * sample + (1 - LATENCY_ALPHA) * previous;
 }
 
 function sameTimeouts(a: NodeTimeouts, b: NodeTimeouts): boolean {
