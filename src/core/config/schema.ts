@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { CAPABILITIES } from '../nodes/nodeInfo';
 
 /**
  * The one source of truth for `harombe.yaml`. It accepts Harombe's own format (the cluster guide's
@@ -22,6 +23,17 @@ export const nodeConfigSchema = z
     auth: z.string().optional().describe('Bearer token; use `${env:NAME}` instead of writing the secret into the file.'),
     auth_token: z.string().optional().describe('Same as `auth` (the name Harombe\'s Python release uses).'),
     max_parallel: z.number().int().min(1).default(4).describe('Requests this node serves at once before the coordinator prefers another node.'),
+    context_length: z
+      .number()
+      .int()
+      .min(512)
+      .max(10_000_000)
+      .optional()
+      .describe('Context window in tokens. Ollama nodes (and `harombe start` workers) are run with this `num_ctx` (default 16384, capped at the model\'s maximum); for other servers, the window they were started with when they cannot report it.'),
+    capabilities: z
+      .array(z.enum(CAPABILITIES))
+      .optional()
+      .describe('What the node\'s model can do (`completion`, `tools`, `insert`, `vision`, `thinking`, `embedding`), for servers that cannot say; Ollama reports its own.'),
     enabled: z.boolean().default(true).describe('Set to false to keep a node in the file but send it nothing.'),
     backend: z.string().optional().describe('Accepted for compatibility with Harombe\'s Python release; ignored.'),
   })

@@ -1,3 +1,5 @@
+import type { Capability } from '../nodes/nodeInfo';
+
 /**
  * What went wrong talking to a node. `kind` drives the coordinator: most kinds are failures of the
  * node (they count on its circuit breaker and the request moves to the next node); `busy` and
@@ -14,10 +16,23 @@ export type NodeErrorKind =
   | 'protocol' // malformed NDJSON / SSE / JSON
   | 'oversized' // one line larger than the limit
   | 'incomplete' // stream ended without its final record (or the socket died mid-answer)
+  | 'unsupported' // a 400 saying the node's model cannot do what the request needs (tools, images…): try a node that can
+  | 'context_exceeded' // the prompt is longer than the node's window: try a node with a larger one
   | 'invalid_request' // the request itself cannot be sent (e.g. a body too deep to serialise): no node would take it
   | 'aborted'; // cancelled by the caller
 
-const NOT_A_NODE_FAULT: ReadonlySet<NodeErrorKind> = new Set(['busy', 'rate_limited', 'invalid_request', 'aborted']);
+const NOT_A_NODE_FAULT: ReadonlySet<NodeErrorKind> = new Set(['busy', 'rate_limited', 'unsupported', 'context_exceeded', 'invalid_request', 'aborted']);
+
+export interface NodeErrorDetails {
+  status?: number;
+  retryAfterMs?: number;
+  cause?: unknown;
+  /** `unsupported`: what the model cannot do. */
+  capability?: Capability;
+  /** `context_exceeded`: the prompt's size and the window, in tokens, where the node said. */
+  promptTokens?: number;
+  contextTokens?: number;
+}
 
 export class NodeError extends Error {
   override readonly name = 'NodeError';
@@ -25,7 +40,7 @@ export class NodeError extends Error {
   constructor(
     readonly kind: NodeErrorKind,
     message: string,
-    readonly details: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+    readonly details: NodeErrorDetails = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
   }

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../util/canceller';
+import { refusedCapability } from '../nodes/capabilities';
 import { NodeError } from './nodeError';
 import { splitBaseUrl } from './splitBaseUrl';
 import type { Endpoint } from './types';
@@ -510,7 +511,36 @@ function statusError(status: number, headers: IncomingHttpHeaders, text: string,
     const when = retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`;
     return new NodeError('rate_limited', `${host} is rate limiting (429)${when}${suffix}`, { status, retryAfterMs });
   }
+  if (status === 400 || status === 404 || status === 500) {
+    const exceeded = contextExceeded(text);
+    if (exceeded) return new NodeError('context_exceeded', `${host} refused the prompt as longer than its context window${suffix}`, { status, ...exceeded });
+  }
+  if (status === 400) {
+    const capability = refusedCapability(text);
+    if (capability) return new NodeError('unsupported', `${host}: ${text}`, { status, capability });
+  }
   return new NodeError('http', `${host} answered ${status}${suffix}`, { status });
+}
+
+/**
+ * A refusal of a prompt longer than the window, in each server's words, with the sizes it gave:
+ * llama.cpp `request (N tokens) exceeds the available context size (M tokens)`
+ * (`exceed_context_size_error`, also relayed by Ollama 0.30+ for `truncate:false`), Ollama's own
+ * `the prompt is longer than the context length`, vLLM's `maximum context length is M tokens …
+ * (P in the messages …)` / `… prompt contains at least P input tokens`, and llama.cpp's 500
+ * `Context size has been exceeded` during generation.
+ */
+function contextExceeded(text: string): { promptTokens?: number; contextTokens?: number } | undefined {
+  const llama = /\((\d+) tokens\) exceeds the available context size \((\d+) tokens\)/i.exec(text);
+  if (llama) return { promptTokens: Number(llama[1]), contextTokens: Number(llama[2]) };
+  const vllm = /maximum context length is (\d+) tokens/i.exec(text);
+  if (vllm) {
+    const prompt = /(\d+) in the messages|prompt contains at least (\d+) input tokens|(\d+) tokens in the messages/i.exec(text);
+    const promptTokens = prompt ? Number(prompt[1] ?? prompt[2] ?? prompt[3]) : undefined;
+    return { contextTokens: Number(vllm[1]), ...(promptTokens !== undefined && { promptTokens }) };
+  }
+  if (/exceed_context_size_error|prompt is longer than the context length|context size has been exceeded|exceeds the available context size/i.test(text)) return {};
+  return undefined;
 }
 
 function parseRetryAfter(value: string | string[] | undefined): number | undefined {

@@ -1,4 +1,4 @@
-import type { NodeHardware, NodeSource, NodeState } from './nodeInfo';
+import type { Capability, NodeHardware, NodeSource, NodeState } from './nodeInfo';
 import type { ProbeResult } from './probeResult';
 
 export type Health = Exclude<NodeState, 'untrusted'>;
@@ -16,6 +16,13 @@ export interface NodeHealthState {
   version: string | undefined;
   nodeId: string | undefined;
   hardware: NodeHardware | undefined;
+  /** The server's own capability list for the node's model, and what it refused since. */
+  capabilities: Capability[] | undefined;
+  refused: Capability[];
+  contextMax: number | undefined;
+  contextLoaded: number | undefined;
+  /** A window a context refusal proved, in tokens. */
+  contextLearned: number | undefined;
 }
 
 /** The parts of a node's identity a probe may change: a discovered worker's model, tier and parallelism are its own. */
@@ -52,6 +59,11 @@ export function initialHealthState(): NodeHealthState {
     version: undefined,
     nodeId: undefined,
     hardware: undefined,
+    capabilities: undefined,
+    refused: [],
+    contextMax: undefined,
+    contextLoaded: undefined,
+    contextLearned: undefined,
   };
 }
 
@@ -87,6 +99,13 @@ export function foldProbe(name: string, current: Readonly<NodeHealthState>, iden
     state.nodeId = result.nodeId;
   }
   if (result.hardware) state.hardware = { ...result.hardware };
+  if (result.capabilities) {
+    // A fresh list from the server replaces what refusals taught about the old one.
+    if (!sameList(result.capabilities, current.capabilities)) state.refused = [];
+    state.capabilities = [...result.capabilities];
+  }
+  if (result.contextMax !== undefined) state.contextMax = result.contextMax;
+  if (result.contextLoaded !== undefined) state.contextLoaded = result.contextLoaded;
   if (identity.source === 'mdns') {
     // A configured node's model, tier and parallelism are the user's; a discovered worker's are its own.
     if (result.maxParallel !== undefined) next.maxParallel = result.maxParallel;
@@ -94,6 +113,10 @@ export function foldProbe(name: string, current: Readonly<NodeHealthState>, iden
     if (result.tier !== undefined) next.tier = result.tier;
   }
   return { state, identity: next, notes };
+}
+
+function sameList(a: readonly string[], b: readonly string[] | undefined): boolean {
+  return b !== undefined && a.length === b.length && a.every((x) => b.includes(x));
 }
 
 /** An exponentially weighted average of round trips. */

@@ -5,7 +5,8 @@ import type { NodeKind } from '../config/schema';
 import { systemClock, type Clock } from '../util/clock';
 import type { Disposable } from '../util/emitter';
 import { silentLogger, type Logger } from '../util/logger';
-import type { NodeHardware, NodeInfo } from './nodeInfo';
+import { parseCapabilities } from './capabilities';
+import type { Capability, NodeHardware, NodeInfo } from './nodeInfo';
 import type { NodeRegistry } from './nodeRegistry';
 import type { ProbeResult } from './probeResult';
 
@@ -20,8 +21,20 @@ export interface HealthProberOptions {
 
 /** Health answers are a few hundred bytes; a model list a few hundred KB at most. Anything larger is not a health answer. */
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
+/**
+ * How long what a model can do (Ollama `/api/show`) is taken as known. It only changes when the
+ * model is replaced under the same name, and the call costs the server a read of the model's
+ * metadata: once a minute, not at every two-second probe.
+ */
+const MODEL_FACTS_TTL_MS = 60_000;
 
-type Health = Omit<ProbeResult, 'name' | 'kind' | 'baseUrl' | 'at'>;
+/** What `/api/show` says of a model: its capabilities and trained window. */
+interface ModelFacts {
+  capabilities?: Capability[];
+  contextMax?: number;
+}
+
+type Health = Omit<ProbeResult, 'name' | 'kind' | 'baseUrl' | 'at' | 'probedModel' | 'capabilities' | 'contextMax'> & { modelFacts?: ModelFacts };
 
 interface Target {
   node: NodeInfo;
@@ -31,6 +44,8 @@ interface Target {
   signal: AbortSignal;
   /** The probe's own deadline (part of `signal`), to tell a timeout from other aborts. */
   deadline: AbortSignal;
+  /** Model facts already known for this node's model, fresh enough to skip asking again. */
+  cachedModelFacts: ModelFacts | undefined;
 }
 
 /**
@@ -44,6 +59,8 @@ export class HealthProber implements Disposable {
   private readonly clock: Clock;
   private readonly lifetime = new AbortController();
   private readonly inFlight = new Map<string, Promise<ProbeResult>>();
+  /** `/api/show` answers by node address and model, with when they were fetched. */
+  private readonly modelFacts = new Map<string, { at: number; facts: ModelFacts }>();
   private timer: NodeJS.Timeout | undefined;
   private started = false;
 
@@ -84,6 +101,7 @@ export class HealthProber implements Disposable {
       dispatcher: this.registry.dispatcher(name),
       signal: AbortSignal.any([deadline, this.lifetime.signal]),
       deadline,
+      cachedModelFacts: this.freshModelFacts(endpoint.baseUrl, node.model),
     };
     const promise = this.run(target).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, promise);
@@ -120,6 +138,11 @@ export class HealthProber implements Disposable {
     this.timer.unref();
   }
 
+  private freshModelFacts(baseUrl: string, model: string): ModelFacts | undefined {
+    const known = this.modelFacts.get(`${baseUrl}\n${model}`);
+    return known && this.clock.now() - known.at < MODEL_FACTS_TTL_MS ? known.facts : undefined;
+  }
+
   private async run(target: Target): Promise<ProbeResult> {
     const { node } = target;
     let health: Health;
@@ -129,7 +152,19 @@ export class HealthProber implements Disposable {
     } catch (err) {
       health = { state: 'unavailable', reason: this.describeError(err, target.deadline) };
     }
-    const result: ProbeResult = { name: node.name, kind: node.kind, baseUrl: target.baseUrl, ...health, at: this.clock.now() };
+    if (health.modelFacts && health.modelFacts !== target.cachedModelFacts) {
+      this.modelFacts.set(`${target.baseUrl}\n${node.model}`, { at: this.clock.now(), facts: health.modelFacts });
+    }
+    const { modelFacts, ...found } = health;
+    const result: ProbeResult = {
+      name: node.name,
+      kind: node.kind,
+      baseUrl: target.baseUrl,
+      ...found,
+      ...(modelFacts && { probedModel: node.model, ...modelFacts }),
+      ...(found.contextLoaded !== undefined && { probedModel: node.model }),
+      at: this.clock.now(),
+    };
     if (!this.lifetime.signal.aborted) {
       if (this.registry.applyProbe(node.name, result)) {
         this.logger.trace(`probe ${node.name}: ${result.state}${result.reason ? ` (${result.reason})` : ''}${result.latencyMs === undefined ? '' : `, ${Math.round(result.latencyMs)} ms`}`);
@@ -206,22 +241,57 @@ async function probeOllama(target: Target): Promise<Health> {
   const version = getJson(target, '/api/version');
   const ps = getJson(target, '/api/ps');
   const tags = getJson(target, '/api/tags');
+  const show = target.cachedModelFacts ? Promise.resolve(target.cachedModelFacts) : showModel(target);
   // The side requests may fail while the main one decides; keep their rejections from going unhandled.
-  const extras = Promise.allSettled([ps, tags]);
+  const extras = Promise.allSettled([ps, tags, show]);
   const res = await version;
   if (res.status < 200 || res.status >= 300) throw httpFailure(res.status);
   if (res.body === INVALID_JSON || !asRecord(res.body)) throw new ProbeFailure('invalid JSON from /api/version');
   const v = asRecord(res.body)?.version;
-  const [psRes, tagsRes] = await extras;
-  const loadedModels = psRes.status === 'fulfilled' ? modelNames(asRecord(psRes.value.body)?.models) : undefined;
+  const [psRes, tagsRes, showRes] = await extras;
+  const psModels = psRes.status === 'fulfilled' ? asRecord(psRes.value.body)?.models : undefined;
+  const loadedModels = modelNames(psModels);
   const models = tagsRes.status === 'fulfilled' ? modelNames(asRecord(tagsRes.value.body)?.models) : undefined;
+  const modelFacts = showRes.status === 'fulfilled' ? showRes.value : undefined;
+  const contextLoaded = loadedContext(psModels, target.node.model);
   return {
     state: 'available',
     latencyMs: res.ms,
     ...(typeof v === 'string' && { version: v }),
     ...(models && { models }),
     ...(loadedModels && { loadedModels, reportedLoad: loadedModels.length }),
+    ...(modelFacts && { modelFacts }),
+    ...(contextLoaded !== undefined && { contextLoaded }),
   };
+}
+
+/**
+ * Ollama's `POST /api/show` for the node's model: `capabilities` (Ollama 0.6.4+) and the trained
+ * window, `model_info["<arch>.context_length"]` (the key depends on the architecture). Undefined
+ * when the server has no such model or predates the fields.
+ */
+async function showModel(target: Target): Promise<ModelFacts | undefined> {
+  const res = await getJson(target, '/api/show', { model: target.node.model });
+  const body = asRecord(res.body);
+  if (res.status !== 200 || !body) return undefined;
+  const capabilities = parseCapabilities(body.capabilities);
+  const info = asRecord(body.model_info);
+  let contextMax: number | undefined;
+  for (const [key, value] of Object.entries(info ?? {})) {
+    if (key.endsWith('.context_length') && typeof value === 'number' && value > 0) contextMax = value;
+  }
+  return { ...(capabilities && { capabilities }), ...(contextMax !== undefined && { contextMax }) };
+}
+
+/** `/api/ps` → `models[].context_length` of the node's model, when it is loaded (Ollama 0.10+). */
+function loadedContext(psModels: unknown, model: string): number | undefined {
+  if (!Array.isArray(psModels)) return undefined;
+  for (const m of psModels) {
+    const r = asRecord(m);
+    const name = str(r?.name) ?? str(r?.model);
+    if (name !== undefined && hasModel([name], model)) return positive(r?.context_length);
+  }
+  return undefined;
 }
 
 async function probeOpenAi(target: Target): Promise<Health> {
@@ -235,7 +305,26 @@ async function probeOpenAi(target: Target): Promise<Health> {
         return typeof id === 'string' ? [id] : [];
       })
     : undefined;
-  return { state: 'available', latencyMs: res.ms, ...(models && { models }) };
+  const window = Array.isArray(body.data) ? openAiWindow(body.data, target.node.model) : {};
+  return { state: 'available', latencyMs: res.ms, ...(models && { models }), ...window };
+}
+
+/**
+ * The window an OpenAI-compatible server reports in `/v1/models` for the node's model (or its only
+ * model): vLLM's `max_model_len` (what it was started with), llama.cpp's `meta.n_ctx` (per slot,
+ * in newer builds) and `meta.n_ctx_train` (the trained maximum).
+ */
+function openAiWindow(data: unknown[], model: string): Pick<Health, 'contextLoaded' | 'modelFacts'> {
+  const entries = data.map(asRecord).filter((m): m is Record<string, unknown> => m !== undefined);
+  const entry = entries.find((m) => m.id === model) ?? (entries.length === 1 ? entries[0] : undefined);
+  if (!entry) return {};
+  const meta = asRecord(entry.meta);
+  const loaded = positive(entry.max_model_len) ?? positive(meta?.n_ctx);
+  const max = positive(meta?.n_ctx_train);
+  return {
+    ...(loaded !== undefined && { contextLoaded: loaded }),
+    ...(max !== undefined && { modelFacts: { contextMax: max } }),
+  };
 }
 
 /** An up node that lists its models but not the configured one cannot serve it: degraded, with the reason. */
@@ -268,6 +357,12 @@ function parseWorkerHealth(body: Record<string, unknown>): Omit<Health, 'state'>
   const maxParallel = nonNegative(body.max_parallel ?? body.maxParallel);
   const models = Array.isArray(body.models) ? modelNames(body.models) : undefined;
   const hardware = parseHardware(body.hardware);
+  // What the worker's Ollama says of its model (/api/show, /api/ps), passed on.
+  const capabilities = parseCapabilities(body.capabilities);
+  const contextMax = positive(body.context_max);
+  const contextLoaded = positive(body.context_loaded);
+  const modelFacts: ModelFacts | undefined =
+    capabilities || contextMax !== undefined ? { ...(capabilities && { capabilities }), ...(contextMax !== undefined && { contextMax }) } : undefined;
   return {
     api: apis.includes('ollama') ? 'ollama' : 'complete',
     ...(model !== undefined && { model }),
@@ -278,6 +373,8 @@ function parseWorkerHealth(body: Record<string, unknown>): Omit<Health, 'state'>
     ...(maxParallel !== undefined && maxParallel >= 1 && { maxParallel: Math.floor(maxParallel) }),
     ...(models && { models }),
     ...(hardware && { hardware }),
+    ...(modelFacts && { modelFacts }),
+    ...(contextLoaded !== undefined && { contextLoaded }),
   };
 }
 
@@ -330,7 +427,8 @@ interface JsonResponse {
   ms: number;
 }
 
-async function getJson(target: Target, path: string): Promise<JsonResponse> {
+/** GETs `path`, or POSTs `post` as JSON to it. */
+async function getJson(target: Target, path: string, post?: Record<string, unknown>): Promise<JsonResponse> {
   const start = performance.now();
   const url = splitBaseUrl(target.baseUrl);
   // The probe timeout must hold while connecting too, which undici's own abort does not.
@@ -338,9 +436,14 @@ async function getJson(target: Target, path: string): Promise<JsonResponse> {
     target.dispatcher.request({
       origin: url.origin,
       path: url.pathPrefix + path,
-      method: 'GET',
+      method: post ? 'POST' : 'GET',
       signal: target.signal,
-      headers: { accept: 'application/json', ...(target.token && { authorization: `Bearer ${target.token}` }) },
+      headers: {
+        accept: 'application/json',
+        ...(post && { 'content-type': 'application/json' }),
+        ...(target.token && { authorization: `Bearer ${target.token}` }),
+      },
+      ...(post && { body: JSON.stringify(post) }),
     }),
     target.signal,
   );
@@ -372,6 +475,10 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
 
 function str(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function positive(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : undefined;
 }
 
 function nonNegative(value: unknown): number | undefined {

@@ -4,6 +4,35 @@ export type NodeState = 'available' | 'degraded' | 'unavailable' | 'untrusted';
 export type BreakerState = 'closed' | 'open' | 'half-open';
 export type NodeSource = 'config' | 'mdns';
 
+/** What a node's model can do, in Ollama's words (`POST /api/show` → `capabilities`). */
+export const CAPABILITIES = ['completion', 'tools', 'insert', 'vision', 'thinking', 'embedding'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+/**
+ * What the node's model can and cannot do, and how Harombe knows: `reported` by the server
+ * (Ollama's `/api/show`, a worker's `/health`), `configured` in `capabilities:`, or `unknown`
+ * (an OpenAI-compatible server says nothing). `lacks` also holds what a refusal taught.
+ */
+export interface NodeCapabilities {
+  has: Capability[];
+  lacks: Capability[];
+  source: 'reported' | 'configured' | 'unknown';
+}
+
+/**
+ * The context window Harombe uses on the node, in tokens. `tokens` is what a prompt plus its
+ * answer must fit in (for Ollama, the `num_ctx` Harombe sends); `max` the model's trained maximum
+ * where known. `source`: `configured` (`context_length:`), `reported` (the server said what it
+ * runs with: `/api/ps`, llama.cpp `/props`, vLLM `max_model_len`), `chosen` (Harombe's default for
+ * servers where it sets the window itself), `assumed` (the server's documented default: nothing
+ * could be learned).
+ */
+export interface ContextWindow {
+  tokens: number;
+  max?: number;
+  source: 'configured' | 'reported' | 'chosen' | 'assumed';
+}
+
 /** Hardware a `harombe start` worker reports in its /health, where it could detect it. */
 export interface NodeHardware {
   cpu?: string;
@@ -46,4 +75,6 @@ export interface NodeInfo {
   version?: string;
   nodeId?: string;
   hardware?: NodeHardware;
+  capabilities: NodeCapabilities;
+  contextWindow: ContextWindow;
 }

@@ -4,10 +4,12 @@ import type { Endpoint, InferenceProtocol } from '../inference/types';
 import { systemClock, type Clock } from '../util/clock';
 import { Emitter, type Disposable } from '../util/emitter';
 import { silentLogger, type Logger } from '../util/logger';
+import { resolveCapabilities } from './capabilities';
 import { ChangeBatcher } from './changeBatcher';
+import { resolveContextWindow } from './contextWindow';
 import { ewma, foldProbe, initialHealthState, type NodeHealthState } from './foldProbe';
 import { breakerOptionsFromConfig, type BreakerOptions, type NodeBreaker } from './nodeBreaker';
-import type { NodeInfo, NodeSource, NodeState } from './nodeInfo';
+import type { Capability, NodeInfo, NodeSource, NodeState } from './nodeInfo';
 import { NodeResources } from './nodeResources';
 import type { ProbeResult } from './probeResult';
 
@@ -45,6 +47,8 @@ interface Entry {
   source: NodeSource;
   token: string | undefined;
   maxParallel: number;
+  /** What the user said about the node's model where servers cannot say. */
+  configured: { contextLength?: number; capabilities?: Capability[] };
   timeouts: NodeTimeouts;
   /** Config nodes are trusted; discovered ones only after the user says so. */
   trusted: boolean;
@@ -128,15 +132,19 @@ export class NodeRegistry implements Disposable {
       const kind = n.kind;
       const existing = this.entries.get(n.name);
       if (existing && existing.source === 'config' && existing.host === n.host && existing.port === n.port && existing.kind === kind && existing.token === token) {
-        const updated = existing.model !== n.model || existing.tier !== n.tier || existing.maxParallel !== n.max_parallel;
+        const configured = configuredFacts(n);
+        const modelChanged = existing.model !== n.model;
+        const updated = modelChanged || existing.tier !== n.tier || existing.maxParallel !== n.max_parallel || JSON.stringify(existing.configured) !== JSON.stringify(configured);
         existing.model = n.model;
         existing.tier = n.tier as 0 | 1 | 2;
         existing.maxParallel = n.max_parallel;
+        existing.configured = configured;
+        if (modelChanged) forgetModelFacts(existing.state);
         if (updated) this.markChanged(n.name);
         continue;
       }
       if (existing) this.remove(existing.name, existing.source === 'config' ? 'address, kind or token changed' : 'a configured node has this name');
-      this.add({ name: n.name, host: n.host, port: n.port, kind, tier: n.tier as 0 | 1 | 2, model: n.model, source: 'config', token, maxParallel: n.max_parallel, trusted: true });
+      this.add({ name: n.name, host: n.host, port: n.port, kind, tier: n.tier as 0 | 1 | 2, model: n.model, source: 'config', token, maxParallel: n.max_parallel, configured: configuredFacts(n), trusted: true });
     }
     if (timeoutsChanged) {
       for (const e of this.entries.values()) {
@@ -268,6 +276,27 @@ export class NodeRegistry implements Disposable {
     this.markChanged(name);
   }
 
+  /**
+   * The node refused a request because its model cannot do `capability` (a 400 that says so): it
+   * is not sent such requests again until a probe reports a new capability list.
+   */
+  learnRefusal(name: string, capability: Capability): void {
+    const e = this.entries.get(name);
+    if (!e || e.state.refused.includes(capability)) return;
+    e.state.refused = [...e.state.refused, capability];
+    this.logger.info(`node ${name}: ${e.model} does not support ${capability}; such requests go to other nodes`);
+    this.markChanged(name);
+  }
+
+  /** The node refused a prompt as longer than its window and said how large the window is. */
+  learnWindow(name: string, tokens: number): void {
+    const e = this.entries.get(name);
+    if (!e || e.state.contextLearned === tokens) return;
+    e.state.contextLearned = tokens;
+    this.logger.info(`node ${name}: the server says its context window is ${tokens} tokens`);
+    this.markChanged(name);
+  }
+
   /** Whether the router may send the node a request now: trusted, up (available or degraded), breaker letting it through. */
   isEligible(name: string): boolean {
     const e = this.entries.get(name);
@@ -282,6 +311,8 @@ export class NodeRegistry implements Disposable {
   applyProbe(name: string, result: ProbeResult): boolean {
     const e = this.entries.get(name);
     if (!e || e.kind !== result.kind || baseUrlOf(e.host, e.port) !== result.baseUrl) return false;
+    // Capabilities and windows are about a model: a probe of the model the node no longer runs says nothing of the new one.
+    if (result.probedModel !== undefined && result.probedModel !== e.model) result = { ...result, capabilities: undefined, contextMax: undefined, contextLoaded: undefined };
     const folded = foldProbe(name, e.state, e, result);
     for (const note of folded.notes) this.logger[note.level](note.message);
     e.state = folded.state;
@@ -311,7 +342,7 @@ export class NodeRegistry implements Disposable {
 
   private addDiscovered(info: DiscoveredNode, trusted: boolean): Entry {
     this.logger.info(`node ${info.name} discovered at ${baseUrlOf(info.host, info.port)}${trusted ? '' : ' (untrusted until you trust it)'}`);
-    const e = this.add({ name: info.name, host: info.host, port: info.port, kind: 'harombe', tier: info.tier, model: info.model, source: 'mdns', token: undefined, maxParallel: 4, trusted });
+    const e = this.add({ name: info.name, host: info.host, port: info.port, kind: 'harombe', tier: info.tier, model: info.model, source: 'mdns', token: undefined, maxParallel: 4, configured: {}, trusted });
     e.state.version = info.version;
     e.state.nodeId = info.nodeId;
     return e;
@@ -370,6 +401,14 @@ export class NodeRegistry implements Disposable {
       ...(s.version !== undefined && { version: s.version }),
       ...(s.nodeId !== undefined && { nodeId: s.nodeId }),
       ...(s.hardware !== undefined && { hardware: { ...s.hardware } }),
+      capabilities: resolveCapabilities({ reported: s.capabilities, configured: e.configured.capabilities, refused: s.refused }),
+      contextWindow: resolveContextWindow(e.kind, {
+        configured: e.configured.contextLength,
+        max: s.contextMax,
+        loaded: s.contextLoaded,
+        learned: s.contextLearned,
+        version: s.version,
+      }),
     };
   }
 
@@ -394,6 +433,19 @@ export class NodeRegistry implements Disposable {
 export function baseUrlOf(host: string, port: number): string {
   const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   return `http://${h}:${port}`;
+}
+
+function configuredFacts(n: NodeConfig): Entry['configured'] {
+  return { ...(n.context_length !== undefined && { contextLength: n.context_length }), ...(n.capabilities !== undefined && { capabilities: [...n.capabilities] }) };
+}
+
+/** What was known about the node's previous model. */
+function forgetModelFacts(s: NodeHealthState): void {
+  s.capabilities = undefined;
+  s.refused = [];
+  s.contextMax = undefined;
+  s.contextLoaded = undefined;
+  s.contextLearned = undefined;
 }
 
 function sameTimeouts(a: NodeTimeouts, b: NodeTimeouts): boolean {

@@ -1,5 +1,5 @@
 import type { NodeKind } from '../config/schema';
-import type { NodeHardware } from './nodeInfo';
+import type { Capability, NodeHardware } from './nodeInfo';
 
 /** What one health probe of one node found; the registry folds it into the node's state. */
 export interface ProbeResult {
@@ -26,6 +26,14 @@ export interface ProbeResult {
   version?: string;
   nodeId?: string;
   hardware?: NodeHardware;
+  /** The model the capabilities and window below are about (the node's model when the probe started). */
+  probedModel?: string;
+  /** What the node's model can do, where the server says (Ollama `/api/show`, a worker's `/health`). */
+  capabilities?: Capability[];
+  /** The model's trained maximum window, in tokens. */
+  contextMax?: number;
+  /** The window the server runs the model with now, in tokens. */
+  contextLoaded?: number;
   /** When the probe finished, ms since epoch. */
   at: number;
 }

@@ -11,6 +11,7 @@ import type { Logger } from '../util/logger';
 import type { Classification, Intent, Tier } from './classification';
 import { classify } from './classifier';
 import type { Candidate, NodeSelector } from './nodeSelector';
+import { capabilitiesNeeded, capabilityRequirement } from './requestNeeds';
 import { allFailed, describeFailure, noNodeError } from './routeErrors';
 
 export interface CompleteRequest {
@@ -69,7 +70,8 @@ export class FailoverRunner {
   constructor(private readonly ports: FailoverPorts) {}
 
   /** Resolves after the last event (`done` or `error`); the sink must not throw. */
-  async run(request: CompleteRequest, sink: EventSink): Promise<void> {
+  async run(original: CompleteRequest, sink: EventSink): Promise<void> {
+    let request = original;
     const { registry, selector, metrics, clock } = this.ports;
     const started = clock.now();
     const forced = typeof request.tier === 'number';
@@ -89,15 +91,29 @@ export class FailoverRunner {
       const withModel = registry.list().filter(serves);
       if (withModel.length > 0 && !withModel.some((n) => n.tier === classification.tier)) classification.tier = (withModel[0] as NodeInfo).tier;
     }
+    let needs = capabilitiesNeeded(request);
     const pick = () =>
       selector.select(registry.list(), {
         tier: classification.tier,
         eligible: (n) => serves(n) && registry.isEligible(n.name),
+        requirements: needs.map(capabilityRequirement),
         exclude: tried,
         sticky: request.stickyNode,
       });
 
-    let candidate = pick();
+    const pickOrDropTools = (): Candidate | undefined => {
+      const found = pick();
+      if (found || !needs.includes('tools')) return found;
+      // No node that could take the request takes tools: an answer without them beats none.
+      needs = needs.filter((c) => c !== 'tools');
+      const without = pick();
+      if (!without) return undefined;
+      request = { ...request, tools: undefined, wire: undefined };
+      return { ...without, why: `no node takes tools, so this answer comes without them; ${without.why}` };
+    };
+
+    let candidate = pickOrDropTools();
+    let needsTools = needs.includes('tools');
     if (!candidate) {
       metrics.recordRequestFailed();
       await sink(noNodeError(classification.tier, this.ports.config().cluster.routing.fallback_strategy, registry.list(), Date.now()));
@@ -153,13 +169,18 @@ export class FailoverRunner {
             await sink({ type: 'error', code: 'invalid_request', message: `The request cannot be sent: ${reason}.`, attempts });
             return;
           }
+          if (err instanceof NodeError && err.kind === 'unsupported' && err.details.capability) {
+            // The model cannot do it: this node is passed over for such requests from now on.
+            registry.learnRefusal(node.name, err.details.capability);
+          }
+          if (err instanceof NodeError && err.kind === 'context_exceeded' && err.details.contextTokens) registry.learnWindow(node.name, err.details.contextTokens);
           metrics.recordNodeError(node.name, clock.now());
           this.ports.logger.info(`node ${node.name} failed: ${reason}`);
           if (err instanceof NodeError && err.countsAgainstNode) {
             // Let the registry's view catch up now instead of at the next sweep.
             void this.ports.probe(node.name).catch(() => undefined);
           }
-          const next = pick();
+          const next = pickOrDropTools();
           if (!next) {
             metrics.recordRequestFailed();
             await sink(allFailed(classification.tier, attempts));
@@ -170,7 +191,16 @@ export class FailoverRunner {
           metrics.recordFallback();
           release();
           release = registry.acquire(next.node.name);
-          await sink({ type: 'fallback', from: node.name, to: next.node.name, tier: next.tier, reason, discardPartial: recorder.streamed });
+          const toolsDropped = needsTools && !needs.includes('tools');
+          needsTools = needs.includes('tools');
+          await sink({
+            type: 'fallback',
+            from: node.name,
+            to: next.node.name,
+            tier: next.tier,
+            reason: toolsDropped ? `${reason}; no node takes tools, so this answer comes without them` : reason,
+            discardPartial: recorder.streamed,
+          });
           candidate = next;
         }
       }

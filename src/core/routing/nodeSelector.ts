@@ -10,8 +10,17 @@ export interface SelectionPolicy {
   loadBalance: boolean;
 }
 
+/** Something a request needs of a node beyond being up: a capability of its model, room in its window. */
+export interface Requirement {
+  met(node: NodeInfo): boolean;
+  /** Why `node` does not meet it, for the route's reasons: `gemma2:2b takes no tools`. */
+  unmet(node: NodeInfo): string;
+}
+
 export interface SelectionRequest {
   tier: Tier;
+  /** Only nodes that meet all of these; passing over a node for one is told in `why`. */
+  requirements?: readonly Requirement[];
   /** Nodes that may serve (state and breaker allow it). */
   eligible: (node: NodeInfo) => boolean;
   /** Nodes already tried for this request. */
@@ -25,6 +34,8 @@ export interface Candidate {
   tier: Tier;
   /** Why this node, for the route event, e.g. `same node as previous turn`, `least loaded`. */
   why: string;
+  /** Nodes passed over for a requirement, each with why (set only when some were). */
+  passedOver?: string[];
 }
 
 /**
@@ -43,10 +54,19 @@ export class NodeSelector {
 
   /** The best candidate, or undefined when no eligible node is left in any allowed tier. */
   select(nodes: readonly NodeInfo[], request: SelectionRequest): Candidate | undefined {
+    const passedOver: string[] = [];
+    const requirements = request.requirements ?? [];
     for (const tier of fallbackOrder(request.tier, this.policy.strategy)) {
-      const pool = nodes.filter((n) => n.tier === tier && !request.exclude?.has(n.name) && request.eligible(n));
+      const up = nodes.filter((n) => n.tier === tier && !request.exclude?.has(n.name) && request.eligible(n));
+      const pool = up.filter((n) => requirements.every((r) => r.met(n)));
+      for (const n of up) {
+        const unmet = requirements.find((r) => !r.met(n));
+        if (unmet) passedOver.push(unmet.unmet(n));
+      }
       if (pool.length === 0) continue;
-      return this.pickInTier(pool, tier, request.sticky);
+      const candidate = this.pickInTier(pool, tier, request.sticky);
+      if (passedOver.length === 0) return candidate;
+      return { ...candidate, why: `${[...new Set(passedOver)].join('; ')} → ${candidate.node.name}`, passedOver };
     }
     return undefined;
   }

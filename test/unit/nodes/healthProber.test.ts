@@ -154,7 +154,7 @@ describe('HealthProber', () => {
       }),
     };
 
-    it('asks /api/version, /api/ps and /api/tags: version, models present, models loaded, load', async () => {
+    it('asks /api/version, /api/ps, /api/tags and /api/show: version, models present, models loaded, load', async () => {
       const s = await serve(ollamaRoutes);
       configure({ name: 'o', port: s.port, kind: 'ollama', model: 'qwen2.5:7b' });
       const r = await prober.probe('o');
@@ -164,7 +164,7 @@ describe('HealthProber', () => {
       assert.deepEqual(n?.models, ['qwen2.5:7b', 'nomic-embed-text:latest']);
       assert.deepEqual(n?.loadedModels, ['qwen2.5:7b']);
       assert.equal(n?.reportedLoad, 1);
-      assert.deepEqual(s.requests.map((q) => q.path).sort(), ['/api/ps', '/api/tags', '/api/version']);
+      assert.deepEqual(s.requests.map((q) => q.path).sort(), ['/api/ps', '/api/show', '/api/tags', '/api/version']);
     });
 
     it('reports a missing model as degraded', async () => {

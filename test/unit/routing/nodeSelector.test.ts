@@ -19,6 +19,8 @@ function node(name: string, tier: 0 | 1 | 2, extra: Partial<NodeInfo> = {}): Nod
     loadedModels: [],
     breaker: { state: 'closed' },
     latencyMs: 1,
+    capabilities: { has: [], lacks: [], source: 'unknown' },
+    contextWindow: { tokens: 16384, source: 'chosen' },
     ...extra,
   };
 }
