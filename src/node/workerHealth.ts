@@ -1,4 +1,5 @@
-import type { NodeHardware } from '../core/nodes/nodeInfo';
+import { parseCapabilities } from '../core/nodes/capabilities';
+import type { Capability, NodeHardware } from '../core/nodes/nodeInfo';
 import type { Logger } from '../core/util/logger';
 
 /** Who this worker is, as /health and the mDNS announcement tell it. */
@@ -14,6 +15,8 @@ export interface WorkerIdentity {
 export interface WorkerHealthOptions extends WorkerIdentity {
   /** Names of the models the worker's Ollama has (`/api/tags`); rejects when Ollama is unreachable. */
   listModels(signal: AbortSignal): Promise<string[]>;
+  /** What Ollama's `/api/show` says of `model`; undefined when it has no answer. */
+  showModel?(model: string, signal: AbortSignal): Promise<ModelFacts | undefined>;
   /** Requests the worker is serving right now. */
   inFlight(): number;
   logger: Logger;
@@ -24,6 +27,30 @@ export interface WorkerHealthOptions extends WorkerIdentity {
   /** How long one answer from Ollama is reused, so a burst of probes costs Ollama one request. */
   cacheMs?: number;
 }
+
+/** What the worker's Ollama says of the model it serves. */
+export interface ModelFacts {
+  capabilities?: Capability[];
+  /** The model's trained window, in tokens. */
+  contextMax?: number;
+}
+
+/** `capabilities` and `model_info["<arch>.context_length"]` from an `/api/show` answer. */
+export function modelFactsOf(body: unknown): ModelFacts | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as { capabilities?: unknown; model_info?: unknown };
+  const capabilities = parseCapabilities(b.capabilities);
+  let contextMax: number | undefined;
+  if (typeof b.model_info === 'object' && b.model_info !== null) {
+    for (const [key, value] of Object.entries(b.model_info)) {
+      if (key.endsWith('.context_length') && typeof value === 'number' && value > 0) contextMax = value;
+    }
+  }
+  return { ...(capabilities && { capabilities }), ...(contextMax !== undefined && { contextMax }) };
+}
+
+/** How long an `/api/show` answer is reused: it changes only when the model is replaced. */
+const MODEL_FACTS_TTL_MS = 60_000;
 
 /** The APIs a worker of ours serves; the coordinator streams through `/api/chat` only when `ollama` is listed. */
 export const WORKER_APIS = ['ollama', 'openai', 'complete'] as const;
@@ -42,6 +69,10 @@ export interface HealthBody {
   apis: readonly string[];
   /** Why the worker is degraded; deliberately vague because /health needs no token. */
   reason?: string;
+  /** What the model can do, as the worker's Ollama says (`/api/show`). */
+  capabilities?: Capability[];
+  /** The model's trained window in tokens, as the worker's Ollama says. */
+  context_max?: number;
 }
 
 /** NodeHardware as /health spells it: snake_case, like every other key of the body. */
@@ -72,6 +103,7 @@ export class WorkerHealth {
   private hardwareDetection: Promise<void> | undefined;
   private lastProbe: Probe | undefined;
   private pendingProbe: Promise<Probe> | undefined;
+  private modelFacts: { model: string; at: number; facts: ModelFacts | undefined } | undefined;
 
   constructor(private readonly opts: WorkerHealthOptions) {}
 
@@ -121,7 +153,26 @@ export class WorkerHealth {
       apis: WORKER_APIS,
     };
     if (!probe.models) body.reason = 'ollama unreachable';
+    const facts = probe.models ? await this.facts(body.model) : undefined;
+    if (facts?.capabilities) body.capabilities = facts.capabilities;
+    if (facts?.contextMax !== undefined) body.context_max = facts.contextMax;
     return { statusCode: probe.models ? 200 : 503, body };
+  }
+
+  /** `/api/show` of the model, asked at most once a minute; a failure only leaves the facts out. */
+  private async facts(model: string): Promise<ModelFacts | undefined> {
+    const show = this.opts.showModel;
+    if (!show || model === 'auto') return undefined;
+    const known = this.modelFacts;
+    if (known && known.model === model && Date.now() - known.at < MODEL_FACTS_TTL_MS) return known.facts;
+    let facts: ModelFacts | undefined;
+    try {
+      facts = await show(model, AbortSignal.timeout(this.opts.probeTimeoutMs ?? 2000));
+    } catch (err) {
+      this.opts.logger.debug(`ollama /api/show ${model}: ${(err as Error).message}`);
+    }
+    this.modelFacts = { model, at: Date.now(), facts };
+    return facts;
   }
 
   /** Ready means: Ollama answers and has the model this worker serves. */

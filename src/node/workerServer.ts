@@ -10,7 +10,7 @@ import type { Logger } from '../core/util/logger';
 import { handleComplete } from './completeRoute';
 import type { OllamaPost } from './completeRoute';
 import { BearerAuth } from './workerAuth';
-import { WorkerHealth } from './workerHealth';
+import { modelFactsOf, WorkerHealth, type ModelFacts } from './workerHealth';
 import type { WorkerIdentity } from './workerHealth';
 
 export interface WorkerServerOptions extends WorkerIdentity {
@@ -75,6 +75,7 @@ export class WorkerServer {
       nodeId: opts.nodeId,
       maxParallel: opts.maxParallel,
       listModels: (signal) => this.listModels(signal),
+      showModel: (model, signal) => this.showModel(model, signal),
       inFlight: () => this.inFlightCount,
       logger: opts.logger,
       detectHardware: opts.detectHardware,
@@ -270,6 +271,22 @@ export class WorkerServer {
     if (upstreamAbort.signal.aborted) return;
     if (result.statusCode >= 500) this.opts.logger.warn(`/api/complete failed: ${'detail' in result.body ? result.body.detail : result.statusCode}`);
     sendJson(res, result.statusCode, result.body);
+  }
+
+  /** Ollama's `/api/show` for `model`: what it can do and its trained window, passed on in /health. */
+  private async showModel(model: string, signal: AbortSignal): Promise<ModelFacts | undefined> {
+    const r = await this.pool.request({
+      path: this.basePath + '/api/show',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model }),
+      signal,
+    });
+    if (r.statusCode !== 200) {
+      await r.body.dump();
+      return undefined;
+    }
+    return modelFactsOf(await r.body.json());
   }
 
   private async listModels(signal: AbortSignal): Promise<string[]> {

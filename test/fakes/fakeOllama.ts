@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Exchange, FakeAnswer, RouteError } from './fakeServer';
 import { FakeServer } from './fakeServer';
+import { capabilityRefusal, defaultModelInfo, type FakeModelInfo } from './fakeModels';
 import type { FakeReply, FakeToolCall } from './fakeReply';
 import { answerHarombeComplete } from './harombeComplete';
 import { answerOllama } from './ollamaAnswers';
@@ -36,6 +37,8 @@ export interface FakeOllamaOptions {
   worker?: FakeWorkerOptions;
   /** What `/api/version` says. */
   ollamaVersion?: string;
+  /** What each model can do and its trained window, as `/api/show` reports them; defaults by family (see `fakeModels`). */
+  modelInfo?: Record<string, Partial<FakeModelInfo>>;
 }
 
 const DEFAULT_MODELS = ['qwen2.5:7b'];
@@ -88,11 +91,11 @@ export class FakeOllama extends FakeServer {
     }
     switch (route) {
       case 'POST /api/chat':
-        return this.chat(ex, answerOllama('chat', ex.record.body, this.replyOptions()), 'ollama');
+        return this.chat(ex, this.refusal('chat', ex.record.body) ?? answerOllama('chat', ex.record.body, this.replyOptions()), 'ollama');
       case 'POST /api/generate':
-        return this.chat(ex, answerOllama('generate', ex.record.body, this.replyOptions()), 'ollama');
+        return this.chat(ex, this.refusal('generate', ex.record.body) ?? answerOllama('generate', ex.record.body, this.replyOptions()), 'ollama');
       case 'POST /v1/chat/completions':
-        return this.chat(ex, answerChatCompletion(ex.record.body, this.replyOptions(), 'ollama'), 'openai');
+        return this.chat(ex, this.refusal('chat', ex.record.body) ?? answerChatCompletion(ex.record.body, this.replyOptions(), 'ollama'), 'openai');
       case 'POST /api/complete':
         if (!worker) break;
         return this.complete(ex, worker);
@@ -138,6 +141,9 @@ export class FakeOllama extends FakeServer {
       models: this.models(),
       hardware: null,
       apis: worker.apis ?? ['ollama', 'openai', 'complete'],
+      // What `harombe start` passes on from its Ollama's /api/show.
+      capabilities: this.modelInfo(worker.model).capabilities,
+      context_max: this.modelInfo(worker.model).contextLength,
     };
     const text = JSON.stringify(body);
     await this.answer(ex, this.healthFault, {
@@ -155,15 +161,30 @@ export class FakeOllama extends FakeServer {
     const body = ex.record.body as { model?: unknown; name?: unknown } | undefined;
     const model = typeof body?.model === 'string' ? body.model : typeof body?.name === 'string' ? body.name : '';
     if (!this.models().includes(model)) return this.sendError(ex, 404, 'ollama', `model '${model}' not found`);
+    const info = this.modelInfo(model);
     this.sendJson(ex, 200, {
       modelfile: `FROM ${model}\n`,
       parameters: 'temperature 0.7',
       template: '{{ .Prompt }}',
       details: details(model),
-      model_info: { 'general.architecture': 'qwen2', 'general.parameter_count': 7_615_616_512, 'qwen2.context_length': 32768 },
-      capabilities: ['completion', 'tools'],
+      model_info: { 'general.architecture': info.architecture, 'general.parameter_count': 7_615_616_512, [`${info.architecture}.context_length`]: info.contextLength },
+      capabilities: info.capabilities,
       modified_at: '2025-01-01T00:00:00Z',
     });
+  }
+
+  /** What `/api/show` reports for `model`. */
+  modelInfo(model: string): FakeModelInfo {
+    return { ...defaultModelInfo(model), ...this.opts.modelInfo?.[model] };
+  }
+
+  /** The 400 Ollama answers when the model cannot serve the request (see `capabilityRefusal`). */
+  private refusal(route: 'chat' | 'generate', body: unknown): RouteError | undefined {
+    if (typeof body !== 'object' || body === null) return undefined;
+    const b = body as Record<string, unknown>;
+    if (typeof b.model !== 'string' || !this.models().includes(b.model)) return undefined;
+    const message = capabilityRefusal(this.modelInfo(b.model), b.model, route, b);
+    return message === undefined ? undefined : { status: 400, message };
   }
 
   private replyOptions() {

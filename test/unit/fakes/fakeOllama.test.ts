@@ -211,6 +211,8 @@ describe('FakeOllama as a worker of ours, and its fault machinery', () => {
       models: [MODEL],
       hardware: null,
       apis: ['ollama', 'openai', 'complete'],
+      capabilities: ['completion', 'tools'],
+      context_max: 32768,
     });
     const ollama = new Ollama({ host: fake.url, headers: { Authorization: `Bearer ${testTokens.node}` } });
     const stream = await ollama.chat({ model: MODEL, messages, stream: true });

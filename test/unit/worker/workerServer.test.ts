@@ -87,6 +87,9 @@ describe('worker server (harombe start)', function () {
         models: [MODEL, 'llama3.2:3b'],
         hardware: { cpu: 'Test CPU 9000', cores: 8, ram_gb: 31.3, gpu: 'Test GPU', vram_gb: 24 },
         apis: ['ollama', 'openai', 'complete'],
+        // Passed on from its Ollama's /api/show for the model.
+        capabilities: fake.modelInfo(MODEL).capabilities,
+        context_max: fake.modelInfo(MODEL).contextLength,
       });
       // The guide's two keys come first, as it shows them.
       assert.deepEqual(Object.keys(body).slice(0, 2), ['status', 'model']);
