@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
+import { capabilitiesLabel } from '../core/nodes/capabilities';
 import type { NodeInfo } from '../core/nodes/nodeInfo';
 import { CliExit, globalOptions, openCoordinator } from './cliContext';
 import { colorState, describeBreaker, formatMs, hostPort, renderTable } from './format';
@@ -10,7 +11,7 @@ export function registerClusterCommands(program: Command): void {
 
   cluster
     .command('status')
-    .description('Probe every node once, in parallel, and show a table (Name, Host, Tier, Model, Status, Latency, Load, Breaker)')
+    .description('Probe every node once, in parallel, and show a table (Name, Host, Tier, Model, Can, Status, Latency, Load, Breaker)')
     .option('--json', 'print {"nodes":[…]} instead of a table')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const ctx = openCoordinator(globalOptions(cmd), { browse: 'config' });
@@ -32,12 +33,13 @@ export function registerClusterCommands(program: Command): void {
           hostPort(n),
           String(n.tier),
           n.model,
+          capabilitiesLabel(n),
           colorState(n.state) + (n.state !== 'available' && n.stateReason ? pc.dim(` (${n.stateReason})`) : ''),
           n.state === 'available' || n.state === 'degraded' ? formatMs(n.latencyMs) : '-',
           `${n.inFlight}/${n.maxParallel}` + (n.reportedLoad !== undefined ? pc.dim(` (node: ${n.reportedLoad})`) : ''),
           describeBreaker(n),
         ]);
-        process.stdout.write(renderTable(['Name', 'Host', 'Tier', 'Model', 'Status', 'Latency', 'Load', 'Breaker'], rows) + '\n');
+        process.stdout.write(renderTable(['Name', 'Host', 'Tier', 'Model', 'Can', 'Status', 'Latency', 'Load', 'Breaker'], rows) + '\n');
         const up = nodes.filter((n) => n.state === 'available').length;
         process.stdout.write(`\n${pc.bold('Summary:')} ${up}/${nodes.length} nodes available\n`);
       } finally {
@@ -156,6 +158,7 @@ export function nodeJson(n: NodeInfo) {
     source: n.source,
     models: n.models,
     version: n.version ?? null,
+    capabilities: { has: n.capabilities.has, lacks: n.capabilities.lacks, source: n.capabilities.source },
   };
 }
 

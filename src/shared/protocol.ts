@@ -29,6 +29,8 @@ const nodeSummary = z.object({
   tier,
   model: z.string(),
   state: z.string(),
+  /** False when the node's model is known to take no tools (the agent's tools then need another tier). */
+  tools: z.boolean().optional(),
 });
 
 /** One finished entry of the history, as the webview re-renders it after a reload. */

@@ -1,3 +1,4 @@
+import { nodeCan } from '../core/nodes/capabilities';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -180,10 +181,15 @@ export async function pickTier(coordinator: Coordinator, intent: Intent): Promis
   for (const tier of [0, 1, 2] as const) {
     const inTier = nodes.filter((n) => n.tier === tier);
     const up = inTier.filter((n) => nodePresentation.isUp(n));
+    const noTools = inTier.length > 0 && inTier.every((n) => nodeCan(n, 'tools') === false);
+    const details = [
+      up.length > 0 ? undefined : `No available node in tier ${tier}: ${strict ? 'fallback is strict, so this will fail' : 'another tier will answer (graceful fallback)'}`,
+      noTools ? `$(tools) The models of tier ${tier} take no tools (${[...new Set(inTier.map((n) => n.model))].join(', ')}): the agent's tools run elsewhere or not at all` : undefined,
+    ].filter((d): d is string => d !== undefined);
     items.push({
       label: `${up.length > 0 ? '$(layers)' : '$(warning)'} Tier ${tier} · ${tierNames[tier]}`,
       description: inTier.length === 0 ? 'no nodes' : inTier.map((n) => `${n.name} ${nodePresentation.codicon(n)} ${nodePresentation.status(n)}`).join(', '),
-      detail: up.length > 0 ? undefined : `No available node in tier ${tier}: ${strict ? 'fallback is strict, so this will fail' : 'another tier will answer (graceful fallback)'}`,
+      detail: details.length > 0 ? details.join(' · ') : undefined,
       tier,
     });
   }

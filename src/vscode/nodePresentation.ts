@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { capabilitiesLabel } from '../core/nodes/capabilities';
 import type { NodeInfo } from '../core/nodes/nodeInfo';
 
 export const tierNames = ['fast', 'balanced', 'powerful'] as const;
@@ -36,9 +37,12 @@ export const nodePresentation = {
     return { available: '$(pass-filled)', degraded: '$(warning)', 'circuit open': '$(circle-slash)', unavailable: '$(error)', untrusted: '$(shield)' }[nodePresentation.status(n)];
   },
 
-  /** `model · 12 ms · 1/4`, plus the breaker countdown when it is open. */
+  /** `model · no tools · 12 ms · 1/4`, plus the breaker countdown when it is open. */
   description(n: NodeInfo, now = Date.now()): string {
     const parts = [n.model];
+    // Only what changes routing is worth the room: a model that takes no tools, or only embeds.
+    if (n.capabilities.source !== 'unknown' && !n.capabilities.has.includes('tools')) parts.push(capabilitiesLabel(n));
+    else if (n.capabilities.source === 'unknown' && n.capabilities.lacks.length > 0) parts.push(capabilitiesLabel(n));
     if (n.latencyMs !== undefined && n.state !== 'unavailable') parts.push(`${Math.round(n.latencyMs)} ms`);
     parts.push(`${n.inFlight}/${n.maxParallel}`);
     const countdown = nodePresentation.breakerCountdown(n, now);
@@ -66,6 +70,7 @@ export const nodePresentation = {
       ['Address', `${n.host}:${n.port} (${n.kind})`],
       ['Tier', `${n.tier} · ${tierNames[n.tier]}`],
       ['Model', n.model],
+      ['Can', `${capabilitiesLabel(n)}${n.capabilities.source === 'unknown' ? '' : ` (${n.capabilities.source === 'reported' ? 'reported by the server' : 'from the config'})`}`],
       ['Source', n.source === 'config' ? 'config file' : 'found on the network (mDNS)'],
       ['Latency', n.latencyMs === undefined ? 'not measured yet' : `${Math.round(n.latencyMs)} ms (health probe average)`],
       ['Load', `${n.inFlight} of ${n.maxParallel} in flight${n.reportedLoad !== undefined ? `, node reports ${n.reportedLoad}` : ''}`],

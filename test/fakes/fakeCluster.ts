@@ -18,6 +18,10 @@ export interface FakeNodeSpec {
   model?: string;
   options?: FakeOllamaOptions;
   maxParallel?: number;
+  /** `openai` nodes: refuse requests that offer tools, as vLLM started without tool parsing does. */
+  noTools?: boolean;
+  /** Written into the node's config entry (`capabilities:`, `context_length:` …). */
+  config?: Record<string, unknown>;
 }
 
 export interface FakeCluster {
@@ -44,7 +48,7 @@ export async function startFakeCluster(
       const flavour = spec.flavour ?? 'ollama';
       let server: FakeServer;
       if (flavour === 'python') server = await FakePythonWorker.start({ model, reply: spec.options?.reply });
-      else if (flavour === 'openai') server = await FakeOpenAI.start({ models: [model], reply: spec.options?.reply, chunkDelayMs: spec.options?.chunkDelayMs });
+      else if (flavour === 'openai') server = await FakeOpenAI.start({ models: [model], reply: spec.options?.reply, chunkDelayMs: spec.options?.chunkDelayMs, noTools: spec.noTools });
       else
         server = await FakeOllama.start({
           models: [model],
@@ -60,6 +64,7 @@ export async function startFakeCluster(
         tier: spec.tier,
         kind: flavour === 'python' ? 'harombe' : flavour,
         ...(spec.maxParallel ? { max_parallel: spec.maxParallel } : {}),
+        ...spec.config,
       });
     }
   } catch (err) {

@@ -15,6 +15,11 @@ export interface FakeOpenAIOptions {
   toolCalls?: FakeToolCall[];
   /** Require `Authorization: Bearer <token>` on the `/v1` routes; 401 otherwise. */
   token?: string;
+  /**
+   * Started without tool parsing, as vLLM is unless given `--enable-auto-tool-choice`: a request
+   * that offers tools is refused with vLLM's 400 (vllm/entrypoints/openai/serving_chat.py).
+   */
+  noTools?: boolean;
 }
 
 /**
@@ -62,6 +67,10 @@ export class FakeOpenAI extends FakeServer {
     if (!this.authorized(ex, this.opts.token)) return this.sendError(ex, 401, 'openai', 'Invalid API Key');
     if (route === 'GET /v1/models') return this.sendJson(ex, 200, openaiModelList(models, 'llamacpp'));
     if (route === 'POST /v1/chat/completions') {
+      const tools = (ex.record.body as { tools?: unknown } | undefined)?.tools;
+      if (this.opts.noTools && Array.isArray(tools) && tools.length > 0) {
+        return this.sendError(ex, 400, 'openai', '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set');
+      }
       const answer = answerChatCompletion(ex.record.body, {
         models,
         acceptAnyModel: this.opts.acceptAnyModel ?? true,

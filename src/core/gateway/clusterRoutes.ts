@@ -118,5 +118,6 @@ function nodeStatus(ctx: GatewayContext, n: NodeInfo) {
     models: n.models,
     loaded_models: n.loadedModels,
     last_seen: n.lastSeen ?? null,
+    capabilities: { has: n.capabilities.has, lacks: n.capabilities.lacks, source: n.capabilities.source },
   };
 }

@@ -56,3 +56,20 @@ export function refusedCapability(message: string): Capability | undefined {
   if (/image input is not supported|multimodal.*not supported|does not support (image|multimodal)/i.test(message)) return 'vision';
   return undefined;
 }
+
+/**
+ * What the node's model can do beyond chat, for a table cell or a tree item: `tools, insert`,
+ * `no tools` (chat only), `embedding only`, or `unknown` (the server cannot say); a refusal it
+ * taught shows as `no tools (refused)`.
+ */
+export function capabilitiesLabel(node: Pick<NodeInfo, 'capabilities'>): string {
+  const caps = node.capabilities;
+  if (caps.source === 'unknown') {
+    const refused = caps.lacks.map((c) => `no ${c}`).join(', ');
+    return refused ? `${refused} (refused)` : 'unknown';
+  }
+  if (!caps.has.includes('completion')) return caps.has.includes('embedding') ? 'embedding only' : caps.has.join(', ') || 'none';
+  const extra = caps.has.filter((c) => c !== 'completion');
+  if (!extra.includes('tools')) return ['no tools', ...extra].join(', ');
+  return extra.join(', ');
+}

@@ -1,3 +1,4 @@
+import { nodeCan } from '../../core/nodes/capabilities';
 import * as vscode from 'vscode';
 import type { AgentEvent } from '../../core/agent/agentEvent';
 import { AgentLoop } from '../../core/agent/agentLoop';
@@ -172,7 +173,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     const tools = this.toolsState();
     this.post({
       type: 'cluster/snapshot',
-      nodes: this.coordinator.nodes().map((n) => ({ name: n.name, tier: n.tier, model: n.model, state: n.state })),
+      nodes: this.coordinator.nodes().map((n) => ({ name: n.name, tier: n.tier, model: n.model, state: n.state, tools: nodeCan(n, 'tools') !== false })),
       toolsEnabled: tools.enabled,
       toolsReason: tools.reason,
     });

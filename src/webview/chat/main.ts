@@ -164,6 +164,20 @@ function renderHistory(entries: HistoryEntry[]): void {
   scrollDown();
 }
 
+/**
+ * A tier whose nodes all take no tools says so in the picker: the agent's file and shell tools
+ * then run on another tier's node, or the answer comes without them.
+ */
+function markToolTiers(nodes: readonly { tier: number; tools?: boolean }[], toolsEnabled: boolean): void {
+  for (const option of Array.from(tier.options)) {
+    if (option.value === 'auto') continue;
+    const inTier = nodes.filter((n) => n.tier === Number(option.value));
+    const noTools = toolsEnabled && inTier.length > 0 && inTier.every((n) => n.tools === false);
+    option.textContent = `Tier ${option.value}${noTools ? ' (no tools)' : ''}`;
+    option.title = noTools ? `The models of tier ${option.value} take no tools: tool calls go to another tier, or the answer comes without them.` : '';
+  }
+}
+
 function handle(m: HostToWebview): void {
   switch (m.type) {
     case 'cluster/snapshot': {
@@ -171,6 +185,7 @@ function handle(m: HostToWebview): void {
       clusterInfo.textContent = m.nodes.length ? `${up}/${m.nodes.length} nodes available` : 'No nodes configured';
       banner.hidden = m.toolsEnabled;
       banner.textContent = m.toolsReason ?? '';
+      markToolTiers(m.nodes, m.toolsEnabled);
       return;
     }
     case 'chat/history':

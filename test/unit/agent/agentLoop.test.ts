@@ -76,6 +76,34 @@ describe('AgentLoop', function () {
     assert.equal(conversation.lastNode, 'box');
   });
 
+  it("the chat's agent, asked at tier 0 where the model takes no tools, runs its tools on the tier-1 node; plain turns stay on tier 0", async () => {
+    const reply = (messages: FakeMessage[]) => {
+      const tool = messages.find((m) => m.role === 'tool');
+      return tool ? `Final: ${String(tool.content).trim()}` : 'no tool result';
+    };
+    const toolCalls = [{ name: 'read_file', arguments: { path: 'notes.txt' } }];
+    cluster = await startFakeCluster(
+      [
+        { name: 'small', tier: 0, model: 'gemma2:2b', options: { reply } },
+        { name: 'mid', tier: 1, model: 'qwen2.5:14b', options: { toolCalls, reply } },
+      ],
+      { health: { timeout: 0.5, interval: 60 } },
+    );
+    coordinator = new Coordinator({ config: cluster.config });
+    await coordinator.prober.sweep();
+    for (let i = 0; i < 3; i++) {
+      const events = await collect(new AgentLoop({ coordinator, tools: registry(), maxSteps: 5 }).run({ conversation: new Conversation(), prompt: `what is the answer? (${i})`, tier: 0 }));
+      assert.equal(text(events), 'Final: the answer is 42');
+      assert.ok(events.every((e) => e.type !== 'error'));
+    }
+    const small = coordinator.nodes().find((n) => n.name === 'small');
+    assert.equal(small?.breaker.state, 'closed');
+    assert.equal(cluster.node('small').requests.filter((r) => r.path === '/api/chat').length, 0);
+    const plainTurn = await collect(new AgentLoop({ coordinator, tools: new ToolRegistry([]), maxSteps: 5 }).run({ conversation: new Conversation(), prompt: 'hello', tier: 0 }));
+    assert.equal(text(plainTurn), 'no tool result');
+    assert.equal(cluster.node('small').requests.filter((r) => r.path === '/api/chat').length, 1);
+  });
+
   it('a denied write through the loop leaves the file untouched and the model is told', async () => {
     const c = await fakeNode([{ name: 'write_file', arguments: { path: 'notes.txt', content: 'pwned' } }]);
     const approver = new ScriptedApprover({ edit: false });

@@ -79,7 +79,7 @@ describe('harombe CLI', function () {
     await cluster.node('workstation').setFault({ type: 'refuse' });
     const table = await harombe(['cluster', 'status'], { env });
     assert.equal(table.code, 0, table.stderr);
-    for (const h of ['Name', 'Host', 'Tier', 'Model', 'Status', 'Latency', 'Load', 'Breaker']) assert.ok(table.stdout.includes(h), h);
+    for (const h of ['Name', 'Host', 'Tier', 'Model', 'Can', 'Status', 'Latency', 'Load', 'Breaker']) assert.ok(table.stdout.includes(h), h);
     assert.match(table.stdout, /laptop .*available/);
     assert.match(table.stdout, /workstation .*unavailable/);
     assert.match(table.stdout, /2\/3 nodes available/);
