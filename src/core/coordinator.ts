@@ -1,4 +1,6 @@
 import type { ChatEvent } from './chatEvent';
+import { CompletionEngine, type CompletionRouting } from './completion/completionEngine';
+import { FimClient } from './completion/fimClient';
 import type { HarombeConfig } from './config/schema';
 import type { Conversation } from './conversation';
 import { createInferenceClient } from './inference/createInferenceClient';
@@ -127,6 +129,25 @@ export class Coordinator implements Disposable {
     const protocol = this.registry.protocol(name);
     const wireClient = wire ? createWireClient(wire, protocol, endpoint, dispatcher) : undefined;
     return wireClient ? { client: wireClient, relayed: true } : { client: createInferenceClient(protocol, endpoint, dispatcher), relayed: false };
+  }
+
+  /** Ghost-text completions over this coordinator's nodes, routed as `routing` says. */
+  createCompletionEngine(routing: () => CompletionRouting): CompletionEngine {
+    const registry = this.registry;
+    return new CompletionEngine({
+      nodes: () => registry.list(),
+      isEligible: (name) => registry.isEligible(name),
+      acquire: (name) => registry.acquire(name),
+      backend: new FimClient({
+        endpoint: (name) => registry.endpoint(name),
+        dispatcher: (name) => registry.dispatcher(name),
+        protocol: (name) => registry.protocol(name),
+        model: () => routing().model,
+      }),
+      routing,
+      clock: this.clock,
+      logger: this.logger,
+    });
   }
 
   nodes(): NodeInfo[] {

@@ -6,6 +6,7 @@ import { registerCodeActions } from './codeActions';
 import { registerChatIntegration } from './lm/registerChatIntegration';
 import { CoordinatorHost } from './coordinatorHost';
 import { GatewayHost } from './gatewayHost';
+import { HarombeInlineCompletions } from './inlineCompletions';
 import { MetricsDocumentProvider } from './metricsDocument';
 import { NodesTreeProvider } from './nodesTree';
 import { NodeTokens } from './nodeTokens';
@@ -24,6 +25,7 @@ export interface HarombeApi {
   statusBar: ClusterStatusBar;
   nodesTree: NodesTreeProvider;
   proposals: ProposedEdits;
+  completions: HarombeInlineCompletions;
 }
 
 /**
@@ -45,7 +47,13 @@ export function activate(context: vscode.ExtensionContext): HarombeApi {
     const metrics = new MetricsDocumentProvider(host);
     const proposals = new ProposedEdits();
     const answers = new AnswerDocuments();
+    const completions = new HarombeInlineCompletions(
+      host.coordinator.createCompletionEngine(() => host.coordinator.currentConfig.completion),
+      host,
+      log,
+    );
     context.subscriptions.push(
+      completions,
       tokens,
       // Before the coordinator, so the gateway stops taking requests before its coordinator goes.
       gateway,
@@ -66,7 +74,7 @@ export function activate(context: vscode.ExtensionContext): HarombeApi {
     const activationMs = performance.now() - started;
     const version = (context.extension.packageJSON as { version?: string }).version ?? 'unknown';
     log.info(`Harombe ${version} activated in ${activationMs.toFixed(1)} ms`);
-    return { activationMs, host, gateway, statusBar, nodesTree, proposals };
+    return { activationMs, host, gateway, statusBar, nodesTree, proposals, completions };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log.error(`Cannot activate Harombe: ${message}`);

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import type { Exchange, FakeAnswer, RouteError } from './fakeServer';
 import { FakeServer } from './fakeServer';
 import { capabilityRefusal, defaultModelInfo, type FakeModelInfo } from './fakeModels';
-import type { FakeReply, FakeToolCall } from './fakeReply';
+import { countPromptTokens, splitTokens, type FakeReply, type FakeToolCall } from './fakeReply';
 import { answerHarombeComplete } from './harombeComplete';
-import { answerOllama } from './ollamaAnswers';
+import { answerOllama, ollamaGenerateAnswer } from './ollamaAnswers';
 import { answerChatCompletion, openaiModelList } from './openaiAnswers';
 
 /** Makes the fake also a worker of this project (`harombe start`): `/health` and `/api/complete`. */
@@ -37,6 +37,18 @@ export interface FakeOllamaOptions {
   worker?: FakeWorkerOptions;
   /** What `/api/version` says. */
   ollamaVersion?: string;
+  /**
+   * The middle a fill-in-the-middle request gets: `/api/generate` with `suffix` (models with
+   * `insert`) or with `raw: true` (the client rendered the model's FIM tokens into `prompt`; the
+   * fake passes the whole prompt as the prefix). Default: a line naming the model.
+   */
+  fim?: (prefix: string, suffix: string) => string;
+  /**
+   * Milliseconds before the first record of a generate answer (prompt processing), per request:
+   * a number, or a function for a latency profile with rare slow spikes. A client that goes away
+   * meanwhile gets nothing, as a cancelled request stops on Ollama (ollama#2876).
+   */
+  firstTokenDelayMs?: number | (() => number);
   /** What each model can do and its trained window, as `/api/show` reports them; defaults by family (see `fakeModels`). */
   modelInfo?: Record<string, Partial<FakeModelInfo>>;
 }
@@ -93,7 +105,7 @@ export class FakeOllama extends FakeServer {
       case 'POST /api/chat':
         return this.chat(ex, this.refusal('chat', ex.record.body) ?? answerOllama('chat', ex.record.body, this.replyOptions()), 'ollama');
       case 'POST /api/generate':
-        return this.chat(ex, this.refusal('generate', ex.record.body) ?? answerOllama('generate', ex.record.body, this.replyOptions()), 'ollama');
+        return this.generate(ex);
       case 'POST /v1/chat/completions':
         return this.chat(ex, this.refusal('chat', ex.record.body) ?? answerChatCompletion(ex.record.body, this.replyOptions(), 'ollama'), 'openai');
       case 'POST /api/complete':
@@ -117,6 +129,28 @@ export class FakeOllama extends FakeServer {
   private async chat(ex: Exchange, answer: FakeAnswer | RouteError, flavour: 'ollama' | 'openai'): Promise<void> {
     if ('status' in answer) return this.sendError(ex, answer.status, flavour, answer.message);
     this.countInFlight(ex);
+    await this.answer(ex, this.fault, answer);
+  }
+
+  private async generate(ex: Exchange): Promise<void> {
+    const refusal = this.refusal('generate', ex.record.body);
+    if (refusal) return this.sendError(ex, refusal.status, 'ollama', refusal.message);
+    const b = (ex.record.body ?? {}) as { model?: unknown; prompt?: unknown; suffix?: unknown; raw?: unknown; stream?: unknown };
+    const fim = typeof b.suffix === 'string' || b.raw === true;
+    const wait = typeof this.opts.firstTokenDelayMs === 'function' ? this.opts.firstTokenDelayMs() : (this.opts.firstTokenDelayMs ?? 0);
+    if (wait > 0) {
+      this.countInFlight(ex);
+      await this.sleep(wait);
+      if (ex.res.destroyed) return;
+    }
+    if (!fim || typeof b.model !== 'string' || !this.models().includes(b.model)) {
+      return this.chat(ex, answerOllama('generate', ex.record.body, this.replyOptions()), 'ollama');
+    }
+    const prefix = typeof b.prompt === 'string' ? b.prompt : '';
+    const suffix = typeof b.suffix === 'string' ? b.suffix : '';
+    const middle = this.opts.fim ? this.opts.fim(prefix, suffix) : ` /* ${b.model} */`;
+    const answer = ollamaGenerateAnswer({ model: b.model, tokens: splitTokens(middle), promptTokens: countPromptTokens([{ role: 'user', content: prefix + suffix }]), stream: b.stream !== false });
+    if (wait <= 0) this.countInFlight(ex);
     await this.answer(ex, this.fault, answer);
   }
 

@@ -15,6 +15,10 @@ export interface RecordedRequest {
   rawBody: string;
   /** Set when the client went away before the answer was complete (an abort, a stall timeout …). */
   aborted: boolean;
+  /** When the client went away (`performance.now()`), with `aborted`. */
+  abortedAt?: number;
+  /** Answer records written before the client went away: generation the node did for nothing. */
+  recordsWritten?: number;
 }
 
 /** Which API's error shape a route speaks: Ollama `{error}`, OpenAI `{error:{message}}`, FastAPI `{detail}`. */
@@ -54,6 +58,8 @@ export interface Exchange {
   record: RecordedRequest;
   /** Set when the fake itself destroyed the socket, so that is not mistaken for a client abort. */
   killed: boolean;
+  /** Counted in `inFlight` already. */
+  counted?: boolean;
 }
 
 /**
@@ -172,6 +178,8 @@ export abstract class FakeServer {
 
   /** Marks the exchange as a chat answer for `inFlight` until its response closes. */
   protected countInFlight(ex: Exchange): void {
+    if (ex.counted) return;
+    ex.counted = true;
     this.inFlightCount++;
     // 'finish' comes before the client can see the end; 'close' alone may come after it.
     let counted = true;
@@ -253,6 +261,7 @@ export abstract class FakeServer {
       if (res.destroyed) return;
       await this.write(res, piece);
       written++;
+      ex.record.recordsWritten = written;
     }
     if (res.destroyed) return;
     if (dieAfter !== undefined) {
@@ -347,6 +356,7 @@ export abstract class FakeServer {
     res.once('close', () => {
       if (res.writableFinished || ex.killed || this.stopped) return;
       record.aborted = true;
+      record.abortedAt = performance.now();
       const waiters = this.abortWaiters;
       this.abortWaiters = [];
       for (const w of waiters) w(record);

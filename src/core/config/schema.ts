@@ -131,6 +131,14 @@ export const harombeConfigSchema = z
       })
       .prefault({}),
     cluster: clusterSchema,
+    completion: z
+      .object({
+        enabled: z.boolean().default(true).describe('Ghost-text completions in the editor from the cluster (the editor setting `harombe.completion.enabled` can also turn them off).'),
+        tier: z.number().int().min(0).max(2).default(0).describe('Tier whose nodes serve completions (other tiers only when it has none).'),
+        nodes: z.array(z.string()).optional().describe('Only these nodes serve completions, by name.'),
+        model: z.string().optional().describe('A dedicated fill-in-the-middle model to ask for (e.g. `qwen2.5-coder:1.5b`); only nodes that have it serve completions.'),
+      })
+      .prefault({}),
   })
   .prefault({});
 
