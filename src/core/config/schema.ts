@@ -46,7 +46,7 @@ export const nodeConfigSchema = z
     think: thinkSchema
       .optional()
       .describe(
-        'Reasoning models (qwen3, deepseek-r1, gpt-oss …): `on`, `off` or `default` (the model decides), sent as Ollama\'s `think` field (`harombe` and `ollama` nodes). Overrides `cluster.routing.think` for this node.',
+        'Reasoning models (qwen3, deepseek-r1, gpt-oss …): `on`, `off` or `default` (the model decides), sent as Ollama\'s `think` field (`harombe` and `ollama` nodes). Overrides `cluster.think` for this node.',
       ),
     backend: z.string().optional().describe('Accepted for compatibility with Harombe\'s Python release; ignored.'),
   })
@@ -57,14 +57,6 @@ export const routingSchema = z
     prefer_local: z.boolean().default(true).describe('Among equally loaded nodes, prefer the lowest-latency one.'),
     fallback_strategy: z.enum(['graceful', 'strict']).default('graceful').describe('`graceful`: try adjacent tiers when the chosen tier is down; `strict`: fail instead.'),
     load_balance: z.boolean().default(true).describe('Spread requests across the nodes of a tier (round-robin on ties).'),
-    think: z
-      .object({
-        tier_0: thinkSchema.default('off').describe('Reasoning on tier 0 nodes: `off` by default, so quick questions stay quick.'),
-        tier_1: thinkSchema.default('default').describe('Reasoning on tier 1 nodes (`default`: the model decides).'),
-        tier_2: thinkSchema.default('default').describe('Reasoning on tier 2 nodes (`default`: the model decides).'),
-      })
-      .prefault({})
-      .describe('Per tier: whether reasoning models reason (`on`, `off`, `default`); a node\'s own `think` overrides it.'),
   })
   .prefault({});
 
@@ -99,6 +91,15 @@ export const timeoutsSchema = z
   })
   .prefault({});
 
+export const thinkByTierSchema = z
+  .object({
+    tier_0: thinkSchema.default('off').describe('Reasoning on tier 0 nodes: `off` by default, so quick questions stay quick.'),
+    tier_1: thinkSchema.default('default').describe('Reasoning on tier 1 nodes (`default`: the model decides).'),
+    tier_2: thinkSchema.default('default').describe('Reasoning on tier 2 nodes (`default`: the model decides).'),
+  })
+  .prefault({})
+  .describe('Per tier: whether reasoning models reason (`on`, `off`, `default`); a node\'s own `think` overrides it.');
+
 export const clusterSchema = z
   .object({
     coordinator: z
@@ -109,6 +110,7 @@ export const clusterSchema = z
     circuit_breaker: breakerSchema,
     health: healthSchema,
     timeouts: timeoutsSchema,
+    think: thinkByTierSchema,
     nodes: z.array(nodeConfigSchema).default([]).describe('The inference nodes. A node in the workspace file with the same `name` as one in `~/.harombe/harombe.yaml` is merged over it; other nodes are added.'),
   })
   .prefault({});

@@ -75,7 +75,7 @@ describe('Coordinator with reasoning models', function () {
     assert.deepEqual(thinkSent(cluster.ollama('big')), [undefined]);
     const config = structuredClone(cluster.config);
     for (const n of config.cluster.nodes) if (n.name === 'quick') n.think = 'on';
-    config.cluster.routing.think.tier_2 = 'off';
+    config.cluster.think.tier_2 = 'off';
     coordinator.applyConfig(config);
     await ask(0);
     await ask(2);
