@@ -24,12 +24,18 @@ export class OllamaClient implements InferenceClient {
     if (request.temperature !== undefined) body.options = { temperature: request.temperature };
     if (request.think !== undefined) body.think = request.think;
 
-    const res = await nodeRequest(this.dispatcher, this.endpoint, {
-      path: '/api/chat',
-      body,
-      accept: 'application/x-ndjson',
-      signal: request.signal,
-    });
+    const send = () => nodeRequest(this.dispatcher, this.endpoint, { path: '/api/chat', body, accept: 'application/x-ndjson', signal: request.signal });
+    let res: Awaited<ReturnType<typeof send>>;
+    try {
+      res = await send();
+    } catch (err) {
+      // Ollama answers `think: true` for a model without the thinking capability with 400
+      // `"<model>" does not support thinking` (server/routes.go): a setting that does not fit
+      // this model, not a broken node. Ask again with the model's default.
+      if (!(body.think === true && err instanceof NodeError && err.details.status === 400 && /does not support thinking/.test(err.message))) throw err;
+      delete body.think;
+      res = await send();
+    }
     let final: ChatChunk | undefined;
     // Ollama before 0.12.5 (and 0.12.5+ with a model it has no reasoning parser for) sends the
     // reasoning inside the content; 0.12.5+ sends it apart, in `message.thinking`.

@@ -114,4 +114,15 @@ describe('Reasoning in every form servers send it: never in the answer text', fu
       [false, true, undefined],
     );
   });
+
+  it('OllamaClient asks again without think when the model cannot reason (Ollama answers think: true with 400)', async () => {
+    const fake = await FakeOllama.start({ models: ['qwen2.5:7b'], reply: 'plain' });
+    server = fake;
+    const got = await collect(new OllamaClient(endpointFor(fake.url), agent).chat({ model: 'qwen2.5:7b', messages, think: true }));
+    assert.equal(got.text, 'plain');
+    assert.deepEqual(
+      fake.requests.map((r) => (r.body as { think?: unknown }).think),
+      [true, undefined],
+    );
+  });
 });
