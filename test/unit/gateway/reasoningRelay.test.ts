@@ -8,6 +8,18 @@ import { startGateway, type GatewayHarness } from './gatewayHarness';
 const messages = [{ role: 'user' as const, content: 'Make total() shorter' }];
 const reasoningField = (o: unknown, name: string): string => ((o as Record<string, unknown> | undefined)?.[name] as string | undefined) ?? '';
 
+/** An OpenAI client's streamed answer through the gateway: the reasoning and the content, each joined. */
+async function openaiStream(url: string): Promise<{ thinking: string; content: string }> {
+  const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: testTokens.anyKey, maxRetries: 0 });
+  let thinking = '';
+  let content = '';
+  for await (const chunk of await client.chat.completions.create({ model: 'qwen3:32b', messages, stream: true })) {
+    thinking += reasoningField(chunk.choices[0]?.delta, 'reasoning_content');
+    content += chunk.choices[0]?.delta.content ?? '';
+  }
+  return { thinking, content };
+}
+
 describe('gateway: reasoning relayed in each API’s own form', function () {
   this.timeout(20_000);
   let h: GatewayHarness;
@@ -34,15 +46,10 @@ describe('gateway: reasoning relayed in each API’s own form', function () {
   it('an OpenAI client gets reasoning_content from a <think> block (re-encoded), streamed and whole', async () => {
     // A Harombe 0.3.1 worker: its one JSON answer carries the tags in the content.
     h = await startGateway([{ name: 'old', tier: 2, flavour: 'python', model: 'qwen3:32b', options: { reply: ANSWER, reasoning: reasoning('content') } }]);
+    const streamed = await openaiStream(h.url);
+    assert.equal(streamed.thinking, `\n${REASONING}\n`);
+    assert.equal(streamed.content, ANSWER);
     const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: testTokens.anyKey, maxRetries: 0 });
-    let thinking = '';
-    let content = '';
-    for await (const chunk of await client.chat.completions.create({ model: 'qwen3:32b', messages, stream: true })) {
-      thinking += reasoningField(chunk.choices[0]?.delta, 'reasoning_content');
-      content += chunk.choices[0]?.delta.content ?? '';
-    }
-    assert.equal(thinking, `\n${REASONING}\n`);
-    assert.equal(content, ANSWER);
     const whole = await client.chat.completions.create({ model: 'qwen3:32b', messages });
     assert.equal(reasoningField(whole.choices[0]?.message, 'reasoning_content'), `\n${REASONING}\n`);
     assert.equal(whole.choices[0]?.message.content, ANSWER);
@@ -69,20 +76,9 @@ describe('gateway: reasoning relayed in each API’s own form', function () {
       await h.cluster.node('dying').setFault({ type: 'die_mid_stream', afterChunks: 5 });
     }
 
-    async function openaiStream(): Promise<{ thinking: string; content: string }> {
-      const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: testTokens.anyKey, maxRetries: 0 });
-      let thinking = '';
-      let content = '';
-      for await (const chunk of await client.chat.completions.create({ model: 'qwen3:32b', messages, stream: true })) {
-        thinking += reasoningField(chunk.choices[0]?.delta, 'reasoning_content');
-        content += chunk.choices[0]?.delta.content ?? '';
-      }
-      return { thinking, content };
-    }
-
     it('the next node repeating the reasoning continues it: the client sees it once, then the answer', async () => {
       await setup(REASONING);
-      const got = await openaiStream();
+      const got = await openaiStream(h.url);
       assert.equal(got.thinking, REASONING);
       assert.equal(got.content, ANSWER);
       assert.equal(h.coordinator.metrics.snapshot().fallbacks, 1);
@@ -91,7 +87,7 @@ describe('gateway: reasoning relayed in each API’s own form', function () {
     it('the next node reasoning differently: its reasoning is not shown as a continuation of the first one’s, the answer is whole', async () => {
       const other = 'Quite different reasoning from the standby node.';
       await setup(other);
-      const got = await openaiStream();
+      const got = await openaiStream(h.url);
       assert.ok(REASONING.startsWith(got.thinking) && got.thinking.length > 0, `only the first node's partial reasoning: ${JSON.stringify(got.thinking)}`);
       assert.ok(!got.thinking.includes('standby'));
       assert.equal(got.content, ANSWER);
