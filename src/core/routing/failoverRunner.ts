@@ -331,8 +331,11 @@ class AttemptRecorder {
     const totalMs = end - this.attemptStart;
     // From the first reasoning token to the answer's first (or to the end, for an answer that is all reasoning).
     const thinkingMs = this.firstThinkingAt === undefined ? undefined : (this.firstTokenAt ?? end) - this.firstThinkingAt;
-    this.nodeTimings = { ttftMs, totalMs, thinkingMs, completionTokens: chunk.completionTokens, generationMs: chunk.evalMs, at: end };
-    const genMs = chunk.evalMs ?? Math.max(1, totalMs - ttftMs);
+    // Servers count reasoning tokens as completion tokens, so without the node's own generation
+    // time, tokens/s counts from the first reasoning token, not from the answer's.
+    const genMs = chunk.evalMs ?? Math.max(1, end - (this.firstThinkingAt ?? this.firstTokenAt ?? end));
+    const generationMs = chunk.evalMs ?? (this.firstThinkingAt === undefined ? undefined : genMs);
+    this.nodeTimings = { ttftMs, totalMs, thinkingMs, completionTokens: chunk.completionTokens, generationMs, at: end };
     return {
       type: 'done',
       node: this.node.name,

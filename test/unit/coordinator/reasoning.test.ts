@@ -113,5 +113,14 @@ describe('Coordinator with reasoning models', function () {
     assert.equal(done.type, 'done');
     assert.ok((done.timing.thinkingMs ?? 0) > 1000, `reasoned ${done.timing.thinkingMs} ms, longer than the stall timeout`);
     assert.ok(done.timing.ttftMs >= (done.timing.thinkingMs ?? 0), 'time to first token counts the answer, after the reasoning');
+    // The OpenAI-compatible form reports no generation time: tokens/s counts from the first reasoning token.
+    coordinator.dispose();
+    await cluster.stop();
+    await setup([{ name: 'vllm', tier: 2, flavour: 'openai', model: 'qwen3:32b', options: { reply: 'ok', reasoning: reasoning('field'), chunkDelayMs: 30 } }]);
+    const viaOpenAI = await collect(coordinator.complete({ messages: [{ role: 'user', content: 'hi' }], tier: 2 }));
+    const last = viaOpenAI.at(-1) as DoneEvent;
+    const completion = last.tokens.completion ?? 0;
+    assert.ok(completion > 10);
+    assert.ok((last.tokens.perSecond ?? Infinity) <= (completion * 1000) / (last.timing.thinkingMs ?? 1), `${last.tokens.perSecond} tok/s counts the reasoning time`);
   });
 });
