@@ -15,6 +15,7 @@ interface ChatOptions {
   intent: Intent;
   contextFile?: string;
   json?: boolean;
+  showThinking?: boolean;
 }
 
 /** `harombe chat`: one prompt, or an interactive session that keeps the conversation. */
@@ -26,7 +27,8 @@ export function registerChatCommand(program: Command): void {
     .addOption(new Option('--tier <tier>', 'force a tier instead of the classifier').choices(['auto', '0', '1', '2']).default('auto'))
     .addOption(new Option('--intent <intent>', 'what kind of task (code actions use refactor/tests/…)').choices([...intents]).default('chat'))
     .option('--context-file <file>', 'attach a file as context')
-    .option('--json', 'print one JSON event a line (route, delta, fallback, done, error) instead of text')
+    .option('--json', 'print one JSON event a line (route, thinking, delta, fallback, done, error) instead of text')
+    .option('--show-thinking', "print a reasoning model's reasoning to stderr, dimmed (stdout keeps only the answer)")
     .action(async (words: string[], opts: ChatOptions, cmd: Command) => {
       const tier: Tier | 'auto' = opts.tier === 'auto' ? 'auto' : (Number(opts.tier) as Tier);
       let context: { label: string; text: string } | undefined;
@@ -50,11 +52,11 @@ export function registerChatCommand(program: Command): void {
         await ctx.coordinator.prober.sweep();
         const conversation = new Conversation({ systemPrompt: ctx.config.agent.system_prompt });
         if (!interactive) {
-          const ok = await runTurn(ctx.coordinator, conversation, prompt, { tier, intent: opts.intent, context, json: opts.json === true });
+          const ok = await runTurn(ctx.coordinator, conversation, prompt, { tier, intent: opts.intent, context, json: opts.json === true, showThinking: opts.showThinking === true });
           if (!ok) throw new CliExit(1);
           return;
         }
-        await interactiveSession(ctx.coordinator, conversation, { tier, intent: opts.intent, context, json: opts.json === true });
+        await interactiveSession(ctx.coordinator, conversation, { tier, intent: opts.intent, context, json: opts.json === true, showThinking: opts.showThinking === true });
       } finally {
         ctx.close();
       }
@@ -64,7 +66,7 @@ export function registerChatCommand(program: Command): void {
 async function interactiveSession(
   coordinator: Coordinator,
   conversation: Conversation,
-  opts: { tier: Tier | 'auto'; intent: Intent; context?: { label: string; text: string }; json: boolean },
+  opts: { tier: Tier | 'auto'; intent: Intent; context?: { label: string; text: string }; json: boolean; showThinking: boolean },
 ): Promise<void> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   process.stderr.write(pc.dim('Harombe chat. Empty line does nothing, Ctrl+C cancels an answer, Ctrl+D or /exit quits, /new starts over.\n'));
@@ -102,9 +104,10 @@ async function runTurn(
   coordinator: Coordinator,
   conversation: Conversation,
   prompt: string,
-  opts: { tier: Tier | 'auto'; intent: Intent; context?: { label: string; text: string }; json: boolean; signal?: AbortSignal },
+  opts: { tier: Tier | 'auto'; intent: Intent; context?: { label: string; text: string }; json: boolean; showThinking: boolean; signal?: AbortSignal },
 ): Promise<boolean> {
   const writer = opts.json ? undefined : new AnswerWriter(process.stdout);
+  const thinking = { show: opts.showThinking, open: false };
   let ok = false;
   for await (const event of coordinator.chat({ conversation, prompt, tier: opts.tier, intent: opts.intent, context: opts.context, signal: opts.signal })) {
     if (opts.json) {
@@ -112,13 +115,28 @@ async function runTurn(
       if (event.type === 'done') ok = true;
       continue;
     }
-    ok = renderEvent(event, writer as AnswerWriter) || ok;
+    ok = renderEvent(event, writer as AnswerWriter, thinking) || ok;
   }
   return ok;
 }
 
-function renderEvent(event: ChatEvent, writer: AnswerWriter): boolean {
+/**
+ * Prints one event. The answer alone goes to stdout, so `harombe chat … > file` and pipes get the
+ * answer and never a reasoning model's draft; with `--show-thinking` the reasoning streams to
+ * stderr, dimmed, ended by a line break before the answer starts.
+ */
+function renderEvent(event: ChatEvent, writer: AnswerWriter, thinking: { show: boolean; open: boolean }): boolean {
+  if (thinking.open && event.type !== 'thinking') {
+    process.stderr.write('\n');
+    thinking.open = false;
+  }
   switch (event.type) {
+    case 'thinking':
+      if (!thinking.show) return false;
+      if (!thinking.open) process.stderr.write(pc.dim('thinking: '));
+      thinking.open = true;
+      process.stderr.write(pc.dim(event.text));
+      return false;
     case 'route':
       process.stderr.write(
         pc.dim(`→ tier ${event.tier} · ${event.node} (${event.model}) · ${event.reasons.join(', ')} · ${event.nodeReason}`) +
@@ -142,6 +160,7 @@ function renderEvent(event: ChatEvent, writer: AnswerWriter): boolean {
       process.stderr.write(
         pc.dim(
           `✓ ${event.node} · tier ${event.tier} · first token ${Math.round(event.timing.ttftMs)} ms · ${Math.round(event.timing.totalMs)} ms` +
+            (event.timing.thinkingMs !== undefined ? ` · reasoning ${Math.round(event.timing.thinkingMs)} ms` : '') +
             (event.tokens.perSecond ? ` · ${event.tokens.perSecond.toFixed(1)} tok/s` : '') +
             (event.timing.fallbacks ? ` · ${event.timing.fallbacks} fallback${event.timing.fallbacks > 1 ? 's' : ''}` : '') +
             '\n',

@@ -126,11 +126,12 @@ export function registerClusterCommands(program: Command): void {
             n.requests ? `${((ok / n.requests) * 100).toFixed(1)}%` : '-',
             `${formatMs(n.ttftP50Ms)} / ${formatMs(n.ttftP95Ms)}`,
             `${formatMs(n.latencyP50Ms)} / ${formatMs(n.latencyP95Ms)}`,
+            n.reasonedRequests ? `${formatMs(n.thinkingP50Ms)} / ${formatMs(n.thinkingP95Ms)}` : '-',
             n.tokensPerSecond === undefined ? '-' : n.tokensPerSecond.toFixed(1),
             n.lastRequest ? new Date(n.lastRequest).toLocaleString() : 'never',
           ];
         });
-        process.stdout.write(renderTable(['Node', 'Requests', 'Success', 'TTFT p50/p95', 'Latency p50/p95', 'Tokens/s', 'Last request'], rows) + '\n');
+        process.stdout.write(renderTable(['Node', 'Requests', 'Success', 'TTFT p50/p95', 'Latency p50/p95', 'Reasoning p50/p95', 'Tokens/s', 'Last request'], rows) + '\n');
         const t = snap.routedByTier;
         process.stdout.write(
           `\nRouted: ${snap.requests} requests (tier 0: ${t['0']}, tier 1: ${t['1']}, tier 2: ${t['2']}); fallbacks: ${snap.fallbacks}; failed: ${snap.failedRequests}; since ${new Date(snap.since).toLocaleString()}\n`,

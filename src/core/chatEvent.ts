@@ -5,7 +5,7 @@ import type { Tier } from './routing/classification';
  * What `Coordinator.chat()` streams. The CLI's `--json` prints these objects one per line, the chat
  * webview renders them, the gateway maps them to Ollama/OpenAI wire formats.
  */
-export type ChatEvent = RouteEvent | DeltaEvent | ToolCallsEvent | WireEvent | FallbackEvent | DoneEvent | ErrorEvent;
+export type ChatEvent = RouteEvent | ThinkingEvent | DeltaEvent | ToolCallsEvent | WireEvent | FallbackEvent | DoneEvent | ErrorEvent;
 
 export interface RouteEvent {
   type: 'route';
@@ -20,6 +20,16 @@ export interface RouteEvent {
   /** Why this tier (classifier reasons, most decisive first) and why this node. */
   reasons: string[];
   nodeReason: string;
+}
+
+/**
+ * Reasoning a model streams before its answer (a `<think>` block, Ollama's `thinking`,
+ * `reasoning_content`). Never part of the answer: code actions, the agent and the history read
+ * only `delta`. After a `fallback` with `discardPartial`, the reasoning shown so far is dropped too.
+ */
+export interface ThinkingEvent {
+  type: 'thinking';
+  text: string;
 }
 
 export interface DeltaEvent {
@@ -40,6 +50,8 @@ export interface WireEvent {
   type: 'wire';
   bytes: Buffer;
   text: string;
+  /** The reasoning these records carry, when any. */
+  thinking?: string;
   calls?: ToolCall[];
 }
 
@@ -61,7 +73,13 @@ export interface DoneEvent {
   model: string;
   doneReason: string;
   /** Milliseconds from the request to the first token, and to the end, on the node that answered. */
-  timing: { ttftMs: number; totalMs: number; fallbacks: number };
+  timing: {
+    ttftMs: number;
+    totalMs: number;
+    fallbacks: number;
+    /** Milliseconds the answering node spent reasoning (first to last reasoning token), when it reasoned. */
+    thinkingMs?: number;
+  };
   tokens: { prompt?: number; completion?: number; perSecond?: number };
   /** After `wire` events: the node's closing record(s) as it sent them. */
   wire?: Buffer;

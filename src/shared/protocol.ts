@@ -39,6 +39,9 @@ const historyEntry = z.object({
   text: z.string(),
   /** "tier 2 · server · refactor intent" for answers. */
   label: z.string().optional(),
+  /** A reasoning model's reasoning before the answer, shown collapsed; and how long it took. */
+  thinking: z.string().optional(),
+  thinkingMs: z.number().optional(),
   toolSteps: z
     .array(z.object({ id: z.string(), name: z.string(), args: z.record(z.string(), z.unknown()), status: z.enum(['running', 'done', 'denied', 'error']), result: z.string().optional() }))
     .optional(),
@@ -51,6 +54,8 @@ export const hostToWebview = z.discriminatedUnion('type', [
   /** A new answer starts (the user's prompt is echoed so every view of the chat shows it). */
   z.object({ type: z.literal('chat/route'), tier, node: z.string(), model: z.string(), label: z.string(), reasons: z.array(z.string()) }),
   z.object({ type: z.literal('chat/delta'), text: z.string() }),
+  /** A piece of the model's reasoning: shown in a collapsed "Thinking…" section, apart from the answer. */
+  z.object({ type: z.literal('chat/thinking'), text: z.string() }),
   z.object({ type: z.literal('chat/fallback'), from: z.string(), to: z.string(), reason: z.string(), discardPartial: z.boolean(), label: z.string() }),
   z.object({
     type: z.literal('chat/toolStep'),
@@ -60,7 +65,7 @@ export const hostToWebview = z.discriminatedUnion('type', [
     status: z.enum(['running', 'done', 'denied', 'error']),
     result: z.string().optional(),
   }),
-  z.object({ type: z.literal('chat/done'), label: z.string(), ttftMs: z.number(), totalMs: z.number() }),
+  z.object({ type: z.literal('chat/done'), label: z.string(), ttftMs: z.number(), totalMs: z.number(), thinkingMs: z.number().optional() }),
   z.object({ type: z.literal('chat/error'), message: z.string(), cancelled: z.boolean() }),
   z.object({ type: z.literal('chat/notice'), message: z.string() }),
   /** The host started a turn on its own (askInChat) or echoes a sent prompt: show it as the user's message. */

@@ -39,18 +39,18 @@ export function renderMetrics(m: MetricsSnapshot, nodes: NodeInfo[], now = Date.
     '',
     '## Nodes',
     '',
-    '| node | tier | state | probe latency | requests | errors | TTFT p50 | answer p50 / p95 | tokens/s |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| node | tier | state | probe latency | requests | errors | TTFT p50 | answer p50 / p95 | reasoning p50 / p95 | tokens/s |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   const names = new Set([...nodes.map((n) => n.name), ...Object.keys(m.nodes)]);
   for (const name of [...names].sort()) {
     const n = nodes.find((x) => x.name === name);
     const s = m.nodes[name];
     out.push(
-      `| ${name} | ${n ? n.tier : '–'} | ${n ? nodePresentation.status(n) : 'removed'} | ${ms(n?.latencyMs)} | ${s?.requests ?? 0} | ${s?.errors ?? 0} | ${ms(s?.ttftP50Ms)} | ${ms(s?.latencyP50Ms)} / ${ms(s?.latencyP95Ms)} | ${s?.tokensPerSecond === undefined ? '–' : s.tokensPerSecond.toFixed(1)} |`,
+      `| ${name} | ${n ? n.tier : '–'} | ${n ? nodePresentation.status(n) : 'removed'} | ${ms(n?.latencyMs)} | ${s?.requests ?? 0} | ${s?.errors ?? 0} | ${ms(s?.ttftP50Ms)} | ${ms(s?.latencyP50Ms)} / ${ms(s?.latencyP95Ms)} | ${s?.reasonedRequests ? `${ms(s.thinkingP50Ms)} / ${ms(s.thinkingP95Ms)}` : '–'} | ${s?.tokensPerSecond === undefined ? '–' : s.tokensPerSecond.toFixed(1)} |`,
     );
   }
-  if (names.size === 0) out.push('| (no nodes) | | | | | | | | |');
+  if (names.size === 0) out.push('| (no nodes) | | | | | | | | | |');
   out.push('', '## Routing by requested tier', '', '| tier | requests |', '|---|---|');
   for (const t of ['0', '1', '2'] as const) out.push(`| ${t} | ${m.routedByTier[t]} |`);
   out.push('', '_Run **Harombe: Show Metrics** again to refresh._', '');

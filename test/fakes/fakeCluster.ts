@@ -47,8 +47,9 @@ export async function startFakeCluster(
       const model = spec.model ?? DEFAULT_MODEL[spec.tier];
       const flavour = spec.flavour ?? 'ollama';
       let server: FakeServer;
-      if (flavour === 'python') server = await FakePythonWorker.start({ model, reply: spec.options?.reply });
-      else if (flavour === 'openai') server = await FakeOpenAI.start({ models: [model], reply: spec.options?.reply, chunkDelayMs: spec.options?.chunkDelayMs, noTools: spec.noTools });
+      if (flavour === 'python') server = await FakePythonWorker.start({ model, reply: spec.options?.reply, reasoning: spec.options?.reasoning });
+      else if (flavour === 'openai')
+        server = await FakeOpenAI.start({ models: [model], reply: spec.options?.reply, chunkDelayMs: spec.options?.chunkDelayMs, noTools: spec.noTools, reasoning: spec.options?.reasoning });
       else
         server = await FakeOllama.start({
           models: [model],

@@ -37,7 +37,7 @@ export function qualifiedModelName(name: string): string {
  * Ollama's 400 for a request its model cannot serve, checked before any prompt work
  * (server/routes.go checks the model's capabilities first): tools offered to a model without
  * `tools`, a chat with an embedding-only model, images to a model without `vision`, a `suffix`
- * to a model without `insert`. Undefined when the model can serve it.
+ * to a model without `insert`, `think: true` to a model without `thinking`. Undefined when the model can serve it.
  */
 export function capabilityRefusal(info: FakeModelInfo, model: string, route: 'chat' | 'generate', body: Record<string, unknown>): string | undefined {
   const caps = info.capabilities;
@@ -47,5 +47,6 @@ export function capabilityRefusal(info: FakeModelInfo, model: string, route: 'ch
   if (route === 'generate' && typeof body.suffix === 'string' && body.suffix !== '' && !caps.includes('insert')) return `${name} does not support insert`;
   const images = route === 'generate' ? body.images : Array.isArray(body.messages) ? body.messages.flatMap((m) => (m as { images?: unknown[] }).images ?? []) : [];
   if (Array.isArray(images) && images.length > 0 && !caps.includes('vision')) return `${name} does not support vision`;
+  if (body.think === true && !caps.includes('thinking')) return `"${model}" does not support thinking`;
   return undefined;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Exchange, FakeAnswer, RouteError } from './fakeServer';
 import { FakeServer } from './fakeServer';
 import { capabilityRefusal, defaultModelInfo, type FakeModelInfo } from './fakeModels';
-import { countPromptTokens, splitTokens, type FakeReply, type FakeToolCall } from './fakeReply';
+import { countPromptTokens, splitTokens, type FakeReasoning, type FakeReply, type FakeToolCall } from './fakeReply';
 import { answerHarombeComplete } from './harombeComplete';
 import { answerOllama, ollamaGenerateAnswer } from './ollamaAnswers';
 import { answerChatCompletion, openaiModelList } from './openaiAnswers';
@@ -25,6 +25,8 @@ export interface FakeOllamaOptions {
   loaded?: string[];
   /** The answer's text; default a deterministic text naming the model (see `fakeReply`). */
   reply?: FakeReply;
+  /** A reasoning model: its draft before every chat answer, in the content or apart (see `FakeReasoning`). */
+  reasoning?: FakeReasoning;
   /** Delay before each streamed record. Default 0. */
   chunkDelayMs?: number;
   /**
@@ -156,7 +158,7 @@ export class FakeOllama extends FakeServer {
 
   private async complete(ex: Exchange, worker: FakeWorkerOptions): Promise<void> {
     const toolCalls = this.completeToolCallsArmed ? this.opts.toolCalls : undefined;
-    const answer = answerHarombeComplete(ex.record.body, { model: worker.model, reply: this.opts.reply, toolCalls });
+    const answer = answerHarombeComplete(ex.record.body, { model: worker.model, reply: this.opts.reply, toolCalls, reasoning: this.opts.reasoning });
     if ('status' in answer) return this.sendError(ex, answer.status, 'fastapi', answer.message);
     if (toolCalls) this.completeToolCallsArmed = false;
     this.countInFlight(ex);
@@ -209,7 +211,10 @@ export class FakeOllama extends FakeServer {
 
   /** What `/api/show` reports for `model`. */
   modelInfo(model: string): FakeModelInfo {
-    return { ...defaultModelInfo(model), ...this.opts.modelInfo?.[model] };
+    const info = { ...defaultModelInfo(model), ...this.opts.modelInfo?.[model] };
+    // A fake set to reason is a model that can: Ollama lists `thinking` for it.
+    if (this.opts.reasoning && !info.capabilities.includes('thinking')) info.capabilities = [...info.capabilities, 'thinking'];
+    return info;
   }
 
   /** The 400 Ollama answers when the model cannot serve the request (see `capabilityRefusal`). */
@@ -222,7 +227,7 @@ export class FakeOllama extends FakeServer {
   }
 
   private replyOptions() {
-    return { models: this.models(), acceptAnyModel: false, reply: this.opts.reply, toolCalls: this.opts.toolCalls };
+    return { models: this.models(), acceptAnyModel: false, reply: this.opts.reply, toolCalls: this.opts.toolCalls, reasoning: this.opts.reasoning };
   }
 
   private models(): string[] {

@@ -1,6 +1,6 @@
 import type { Exchange } from './fakeServer';
 import { FakeServer } from './fakeServer';
-import type { FakeReply, FakeToolCall } from './fakeReply';
+import type { FakeReasoning, FakeReply, FakeToolCall } from './fakeReply';
 import { answerChatCompletion, openaiModelList } from './openaiAnswers';
 
 export interface FakeOpenAIOptions {
@@ -9,6 +9,8 @@ export interface FakeOpenAIOptions {
   /** Answer any model name, as llama.cpp does (default); false makes unknown models a 404, as vLLM does. */
   acceptAnyModel?: boolean;
   reply?: FakeReply;
+  /** A reasoning model: its draft in the content (no reasoning parser) or in `reasoning_content` (with one). */
+  reasoning?: FakeReasoning;
   /** Delay before each SSE event. Default 0. */
   chunkDelayMs?: number;
   /** Answered instead of text when the request offers tools and has no tool result yet. */
@@ -76,6 +78,7 @@ export class FakeOpenAI extends FakeServer {
         acceptAnyModel: this.opts.acceptAnyModel ?? true,
         reply: this.opts.reply,
         toolCalls: this.opts.toolCalls,
+        reasoning: this.opts.reasoning,
       });
       if ('status' in answer) return this.sendError(ex, answer.status, 'openai', answer.message);
       this.countInFlight(ex);

@@ -1,6 +1,6 @@
 import type { Exchange } from './fakeServer';
 import { FakeServer } from './fakeServer';
-import type { FakeReply, FakeToolCall } from './fakeReply';
+import type { FakeReply, FakeToolCall, FakeReasoning } from './fakeReply';
 import { answerHarombeComplete } from './harombeComplete';
 
 export interface FakePythonWorkerOptions {
@@ -9,6 +9,8 @@ export interface FakePythonWorkerOptions {
   /** Default `0.3.1`. */
   version?: string;
   reply?: FakeReply;
+  /** The model behind the worker reasons (only a `<think>` block in the content survives that worker). */
+  reasoning?: FakeReasoning;
   /** Answered (with empty content) to the next `/api/complete`, once; `setOptions({toolCalls})` re-arms. */
   toolCalls?: FakeToolCall[];
   /** Require `Authorization: Bearer <token>` on `/api/complete`; 401 `{"detail"}` otherwise. */
@@ -68,7 +70,7 @@ export class FakePythonWorker extends FakeServer {
     }
     if (!this.authorized(ex, this.opts.token)) return this.sendError(ex, 401, 'fastapi', 'Invalid or missing token');
     const toolCalls = this.toolCallsArmed ? this.opts.toolCalls : undefined;
-    const answer = answerHarombeComplete(ex.record.body, { model, reply: this.opts.reply, toolCalls });
+    const answer = answerHarombeComplete(ex.record.body, { model, reply: this.opts.reply, toolCalls, reasoning: this.opts.reasoning });
     if ('status' in answer) return this.sendError(ex, answer.status, 'fastapi', answer.message);
     if (toolCalls) this.toolCallsArmed = false;
     this.countInFlight(ex);

@@ -51,6 +51,35 @@ export function wantsToolCalls(toolCalls: FakeToolCall[] | undefined, body: { to
   return !messages.some((m) => m?.role === 'tool');
 }
 
+/**
+ * A reasoning model's draft, sent before the answer the way servers do:
+ * - `content`: between `<think>` and `</think>` at the start of the content, as Ollama before
+ *   0.12.5, llama.cpp without `--reasoning-format` and vLLM without `--reasoning-parser` send it
+ *   (the tags are cut across records, as a tokenizer cuts them: `<th` + `ink>`), whatever `think` says;
+ * - `field`: apart from the content, as Ollama 0.12.5+ (`message.thinking` on `/api/chat`,
+ *   `thinking` on `/api/generate`, `reasoning` on `/v1`) and vLLM / llama.cpp with a reasoning
+ *   parser (`reasoning_content`) send it. Ollama leaves it out for `think: false`.
+ */
+export interface FakeReasoning {
+  text: string;
+  in: 'content' | 'field';
+}
+
+/** The answer's pieces with a `content` reasoning in front, each tag cut in two across pieces. */
+export function reasoningInContent(reasoning: string, answer: string): string[] {
+  const pieces: string[] = [];
+  for (const piece of splitTokens(`<think>\n${reasoning}\n</think>\n\n${answer}`)) {
+    const tag = /<\/?think>/.exec(piece);
+    if (!tag) {
+      pieces.push(piece);
+      continue;
+    }
+    const cut = tag.index + Math.ceil(tag[0].length / 2);
+    pieces.push(piece.slice(0, cut), piece.slice(cut));
+  }
+  return pieces.filter((p) => p.length > 0);
+}
+
 /** What a fake route needs to know to answer a chat. */
 export interface ReplyOptions {
   models: string[];
@@ -58,4 +87,5 @@ export interface ReplyOptions {
   acceptAnyModel: boolean;
   reply?: FakeReply;
   toolCalls?: FakeToolCall[];
+  reasoning?: FakeReasoning;
 }

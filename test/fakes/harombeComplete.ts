@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FakeAnswer, RouteError } from './fakeServer';
-import type { FakeMessage, FakeReply, FakeToolCall } from './fakeReply';
+import type { FakeMessage, FakeReasoning, FakeReply, FakeToolCall } from './fakeReply';
 import { fakeReply } from './fakeReply';
 
 const ALLOWED_BODY_KEYS = new Set(['messages', 'temperature']);
@@ -15,7 +15,7 @@ const ALLOWED_MESSAGE_KEYS = new Set(['role', 'content']);
  */
 export function answerHarombeComplete(
   body: unknown,
-  opts: { model: string; reply?: FakeReply; toolCalls?: FakeToolCall[] },
+  opts: { model: string; reply?: FakeReply; toolCalls?: FakeToolCall[]; reasoning?: FakeReasoning },
 ): FakeAnswer | RouteError {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { status: 422, message: 'body: Input should be a valid dictionary' };
@@ -46,7 +46,10 @@ export function answerHarombeComplete(
   const toolCalls = opts.toolCalls?.length
     ? opts.toolCalls.map((c) => ({ id: c.id ?? `call_${randomBytes(8).toString('hex')}`, name: c.name, arguments: c.arguments }))
     : null;
-  const text = toolCalls ? '' : fakeReply(opts.reply, messages, opts.model);
+  let text = toolCalls ? '' : fakeReply(opts.reply, messages, opts.model);
+  // That worker hands on Ollama's `message.content` only: a `<think>` block in it stays, a
+  // `thinking` field is lost.
+  if (!toolCalls && opts.reasoning?.in === 'content') text = `<think>\n${opts.reasoning.text}\n</think>\n\n${text}`;
   return {
     contentType: 'application/json',
     streamed: false,

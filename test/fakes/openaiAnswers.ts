@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FakeAnswer, RouteError } from './fakeServer';
 import type { FakeMessage, FakeToolCall, ReplyOptions } from './fakeReply';
-import { countPromptTokens, fakeReply, splitTokens, wantsToolCalls } from './fakeReply';
+import { countPromptTokens, fakeReply, reasoningInContent, splitTokens, wantsToolCalls } from './fakeReply';
 
 /**
  * Checks a `/v1/chat/completions` body as OpenAI-compatible servers do and builds the answer.
@@ -16,14 +16,21 @@ export function answerChatCompletion(body: unknown, opts: ReplyOptions, server: 
     return { status: 404, message: `model "${b.model}" not found, try pulling it first` };
   }
   const messages = b.messages as FakeMessage[];
+  const text = fakeReply(opts.reply, messages, b.model);
+  const reasoning = opts.reasoning;
   const input: OpenAIAnswerInput = {
     model: b.model,
-    tokens: splitTokens(fakeReply(opts.reply, messages, b.model)),
+    tokens: reasoning?.in === 'content' ? reasoningInContent(reasoning.text, text) : splitTokens(text),
     promptTokens: countPromptTokens(messages),
     // The OpenAI API answers in one JSON unless asked to stream.
     stream: b.stream === true,
     includeUsage: b.stream_options?.include_usage === true,
   };
+  if (reasoning?.in === 'field') {
+    input.reasoning = splitTokens(reasoning.text);
+    // Ollama's /v1 names the field `reasoning`; vLLM and llama.cpp `reasoning_content`.
+    input.reasoningField = server === 'ollama' ? 'reasoning' : 'reasoning_content';
+  }
   if (wantsToolCalls(opts.toolCalls, b)) input.toolCalls = opts.toolCalls;
   if (server === 'ollama') input.argumentPieces = 0;
   return openaiChatAnswer(input);
@@ -43,6 +50,9 @@ export interface OpenAIAnswerInput {
    * 0 sends every call whole in one chunk (id, name and arguments), as Ollama's `/v1` does.
    */
   argumentPieces?: number;
+  /** Reasoning sent apart from the content, one chunk per piece, before the answer's. */
+  reasoning?: string[];
+  reasoningField?: 'reasoning' | 'reasoning_content';
 }
 
 /**
@@ -57,7 +67,8 @@ export function openaiChatAnswer(input: OpenAIAnswerInput): FakeAnswer {
   const chunk = (delta: object, finishReason: string | null = null) =>
     event({ ...head, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
   const calls = input.toolCalls?.map((c) => ({ id: c.id ?? `call_${randomBytes(12).toString('hex')}`, name: c.name, args: JSON.stringify(c.arguments) }));
-  const completionTokens = calls ? calls.length : Math.max(1, input.tokens.length);
+  const completionTokens = (input.reasoning?.length ?? 0) + (calls ? calls.length : Math.max(1, input.tokens.length));
+  const reasoningField = input.reasoningField ?? 'reasoning_content';
   const usage = { prompt_tokens: input.promptTokens, completion_tokens: completionTokens, total_tokens: input.promptTokens + completionTokens };
   const finishReason = calls ? 'tool_calls' : 'stop';
   const oversized = (bytes: number) => chunk({ content: 'x'.repeat(bytes) });
@@ -66,6 +77,7 @@ export function openaiChatAnswer(input: OpenAIAnswerInput): FakeAnswer {
     const message = calls
       ? { role: 'assistant', content: null, tool_calls: calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.args } })) }
       : { role: 'assistant', content: input.tokens.join('') };
+    if (input.reasoning) Object.assign(message, { [reasoningField]: input.reasoning.join('') });
     const body = JSON.stringify({
       id,
       object: 'chat.completion',
@@ -79,6 +91,11 @@ export function openaiChatAnswer(input: OpenAIAnswerInput): FakeAnswer {
   }
 
   const pieces: string[] = [];
+  if (input.reasoning) {
+    // As vLLM: the role-only first delta, then the reasoning, then the content.
+    pieces.push(chunk({ role: 'assistant', content: '' }));
+    for (const t of input.reasoning) pieces.push(chunk({ [reasoningField]: t }));
+  }
   if (calls) {
     const parts = input.argumentPieces ?? 3;
     if (parts === 0) {
@@ -92,7 +109,7 @@ export function openaiChatAnswer(input: OpenAIAnswerInput): FakeAnswer {
       });
     }
   } else {
-    pieces.push(chunk({ role: 'assistant', content: '' }));
+    if (!input.reasoning) pieces.push(chunk({ role: 'assistant', content: '' }));
     for (const t of input.tokens) pieces.push(chunk({ content: t }));
   }
   pieces.push(chunk({}, finishReason));

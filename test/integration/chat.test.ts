@@ -6,6 +6,7 @@ import { Coordinator } from '../../src/core/coordinator';
 import type { HostToWebview } from '../../src/shared/protocol';
 import type { ChatTestHooks } from '../../src/vscode/chat/chatViewProvider';
 import { fakeReply } from '../fakes/fakeReply';
+import { ANSWER, REASONING, reasoning } from '../fakes/reasoningSample';
 import { startFakeCluster, type FakeCluster } from '../fakes/fakeCluster';
 import { ScriptedApprover } from '../unit/agent/scriptedApprover';
 import { testMetrics } from './testMetrics';
@@ -74,6 +75,24 @@ describe('chat view', function () {
     assert.ok(of('chat/delta').length > 3, 'the answer arrived in pieces');
     assert.equal(posted.at(-1)?.type, 'chat/done');
     assert.deepEqual(of('chat/user').map((u) => u.text), ['hello there']);
+  });
+
+  it('a reasoning node: the reasoning goes to the Thinking… section (chat/thinking), the answer apart, and the history keeps both apart', async () => {
+    cluster.ollama('box').setOptions({ reply: ANSWER, reasoning: reasoning('content') });
+    try {
+      await hooks.receive({ type: 'chat/send', text: 'make total() shorter', tier: 1 });
+    } finally {
+      cluster.ollama('box').setOptions({ reply: undefined, reasoning: undefined });
+    }
+    assert.equal(of('chat/thinking').map((t) => t.text).join(''), `\n${REASONING}\n`);
+    assert.equal(of('chat/delta').map((d) => d.text).join(''), ANSWER);
+    const done = of('chat/done').at(-1);
+    assert.ok(done?.thinkingMs !== undefined, JSON.stringify(done));
+    posted = [];
+    await hooks.receive({ type: 'ready' });
+    const saved = of('chat/history').at(-1)?.entries.at(-1);
+    assert.equal(saved?.text, ANSWER);
+    assert.equal(saved?.thinking, `\n${REASONING}\n`);
   });
 
   it('drops messages that fail validation', async () => {

@@ -123,6 +123,25 @@ describe('code actions: refactor, tests, explain', function () {
     assert.equal(doc.getText(), original);
   });
 
+  it('Refactor with Tier against a reasoning node proposes the final code, not the longer draft from its reasoning', async () => {
+    const draft = `${refactored.replace('export function clamp', 'export function clampDraft')}\n// draft: checked every branch twice\n// and left notes for myself here`;
+    cluster.ollama('big').setOptions({ reasoning: { in: 'content', text: `Let me draft it first:\n\n\`\`\`typescript\n${draft}\n\`\`\`\n\nNow the clean version.` } });
+    try {
+      const { editor, range } = await selectClamp();
+      api.proposals.autoDecide = 'accept';
+      const outcome = await vscode.commands.executeCommand('harombe.refactorWithTier', { uri: editor.document.uri, range, tier: 2, instruction: 'Avoid nested Math calls.' });
+      assert.equal(outcome, 'accept');
+      const doc = await vscode.workspace.openTextDocument(mathFile);
+      assert.ok(doc.getText().includes(refactored), doc.getText());
+      assert.doesNotMatch(doc.getText(), /clampDraft|draft:/, 'nothing from the reasoning');
+      await vscode.window.showTextDocument(doc);
+      await vscode.commands.executeCommand('undo');
+      assert.equal(doc.getText(), original);
+    } finally {
+      cluster.ollama('big').setOptions({ reasoning: undefined });
+    }
+  });
+
   it('Refactor with Tier: a dead tier falls back gracefully to another', async () => {
     await cluster.node('big').setFault({ type: 'refuse' });
     await until('big to be unavailable', () => api.host.coordinator.registry.get('big')?.state === 'unavailable');

@@ -12,6 +12,14 @@ const seconds = (def: number) => z.number().positive().default(def);
 
 export const nodeKindSchema = z.enum(['harombe', 'ollama', 'openai']);
 
+/**
+ * Whether a reasoning model reasons: `on`, `off`, or `default` (the model's own default). YAML 1.1
+ * readers turn a bare on/off into true/false, so booleans are taken as the same choice.
+ */
+export const thinkSchema = z
+  .union([z.enum(['on', 'off', 'default']), z.boolean()])
+  .transform((v) => (v === true ? 'on' : v === false ? 'off' : v));
+
 export const nodeConfigSchema = z
   .object({
     name: z.string().min(1).describe('Your name for this node, e.g. `laptop` or `gpu-box`.'),
@@ -35,6 +43,11 @@ export const nodeConfigSchema = z
       .optional()
       .describe('What the node\'s model can do (`completion`, `tools`, `insert`, `vision`, `thinking`, `embedding`), for servers that cannot say; Ollama reports its own.'),
     enabled: z.boolean().default(true).describe('Set to false to keep a node in the file but send it nothing.'),
+    think: thinkSchema
+      .optional()
+      .describe(
+        'Reasoning models (qwen3, deepseek-r1, gpt-oss …): `on`, `off` or `default` (the model decides), sent as Ollama\'s `think` field (`harombe` and `ollama` nodes). Overrides `cluster.think` for this node.',
+      ),
     backend: z.string().optional().describe('Accepted for compatibility with Harombe\'s Python release; ignored.'),
   })
   .describe('One inference node.');
@@ -78,6 +91,15 @@ export const timeoutsSchema = z
   })
   .prefault({});
 
+export const thinkByTierSchema = z
+  .object({
+    tier_0: thinkSchema.default('off').describe('Reasoning on tier 0 nodes: `off` by default, so quick questions stay quick.'),
+    tier_1: thinkSchema.default('default').describe('Reasoning on tier 1 nodes (`default`: the model decides).'),
+    tier_2: thinkSchema.default('default').describe('Reasoning on tier 2 nodes (`default`: the model decides).'),
+  })
+  .prefault({})
+  .describe('Per tier: whether reasoning models reason (`on`, `off`, `default`); a node\'s own `think` overrides it.');
+
 export const clusterSchema = z
   .object({
     coordinator: z
@@ -88,6 +110,7 @@ export const clusterSchema = z
     circuit_breaker: breakerSchema,
     health: healthSchema,
     timeouts: timeoutsSchema,
+    think: thinkByTierSchema,
     nodes: z.array(nodeConfigSchema).default([]).describe('The inference nodes. A node in the workspace file with the same `name` as one in `~/.harombe/harombe.yaml` is merged over it; other nodes are added.'),
   })
   .prefault({});
@@ -145,6 +168,7 @@ export const harombeConfigSchema = z
 export type HarombeConfig = z.infer<typeof harombeConfigSchema>;
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 export type NodeKind = z.infer<typeof nodeKindSchema>;
+export type ThinkChoice = z.infer<typeof thinkSchema>;
 export type RoutingConfig = HarombeConfig['cluster']['routing'];
 
 /**

@@ -141,6 +141,10 @@ function enumValues(schema: Schema): string[] {
   return (def.values ?? []).map((v) => String(v));
 }
 
+function unionOptions(schema: Schema): Schema[] {
+  return defOf(schema).options ?? [];
+}
+
 /** The type as the reference table shows it: `integer 1–65535`, `graceful | strict`, `list of strings`. */
 export function describeType(schema: Schema): string {
   const { inner, kind } = unwrapSchema(schema);
@@ -164,6 +168,8 @@ export function describeType(schema: Schema): string {
     }
     case 'object':
       return 'section';
+    case 'union':
+      return unionOptions(inner).map(describeType).join(' | ');
     default:
       return kind;
   }
@@ -189,6 +195,8 @@ export function expectedPhrase(schema: Schema): string {
       return 'a list (lines starting with "- ")';
     case 'object':
       return 'a mapping (indented "key: value" lines)';
+    case 'union':
+      return unionOptions(inner).map(expectedPhrase).join(', or ');
     default:
       return `a ${kind}`;
   }

@@ -34,6 +34,7 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
   let reason = '';
   const splicer = stream ? new StreamSplicer() : undefined;
   let text = '';
+  let thinking = '';
   let calls: ToolCall[] | undefined;
   let calledTools = false;
 
@@ -120,6 +121,7 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
         if (splicer) splicer.fallback(e.discardPartial);
         else if (e.discardPartial) {
           text = '';
+          thinking = '';
           calls = undefined;
         }
         return;
@@ -133,15 +135,26 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
         if (r.kind === 'emit') return write(encoder.delta(r.text));
         return;
       }
+      case 'thinking': {
+        if (!splicer) {
+          thinking += e.text;
+          return;
+        }
+        const r = splicer.thinking(e.text);
+        if (r.kind === 'emit') return write(encoder.thinking(r.text));
+        return;
+      }
       case 'wire':
         // The coordinator relays records only while nothing is being spliced, so the splicer
         // can only take them as they are; anything else would be a mixed answer.
         if (e.calls) calledTools = true;
         if (!splicer) {
           text += e.text;
+          if (e.thinking) thinking += e.thinking;
           if (e.calls) calls = [...(calls ?? []), ...e.calls];
           return;
         }
+        if (e.thinking && splicer.thinking(e.thinking).kind !== 'emit') return diverged();
         if (e.text.length > 0 && splicer.text(e.text).kind !== 'emit') return diverged();
         if (e.calls && splicer.toolCalls(e.calls).kind !== 'emit') return diverged();
         return write(e.bytes);
@@ -161,7 +174,7 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
         tier = e.tier;
         if (!splicer) {
           settled = true;
-          sendJson(res, 200, encoder.whole(text, calls, e), harombeHeaders());
+          sendJson(res, 200, encoder.whole(text, calls, e, thinking), harombeHeaders());
           return;
         }
         if (!splicer.complete()) return diverged();

@@ -40,6 +40,15 @@ export class OllamaEncoder implements WireEncoder {
     return this.head + nowIso() + this.deltaOpen + JSON.stringify(text) + this.deltaClose;
   }
 
+  /** As Ollama 0.12.5+ streams reasoning: an empty content beside `thinking` (`/api/generate`: beside `response`). */
+  thinking(text: string): string {
+    const record =
+      this.route === 'chat'
+        ? `","message":{"role":"assistant","content":"","thinking":${JSON.stringify(text)}},"done":false}\n`
+        : `","response":"","thinking":${JSON.stringify(text)},"done":false}\n`;
+    return this.head + nowIso() + record;
+  }
+
   toolCalls(calls: readonly ToolCall[]): string {
     if (this.route === 'generate') return '';
     return `${this.head}${nowIso()}","message":{"role":"assistant","content":"","tool_calls":${JSON.stringify(calls.map(toOllamaCall))}},"done":false}\n`;
@@ -53,16 +62,20 @@ export class OllamaEncoder implements WireEncoder {
     return JSON.stringify({ error: message }) + '\n';
   }
 
-  whole(text: string, calls: readonly ToolCall[] | undefined, event: DoneEvent): string {
-    return JSON.stringify(this.finalRecord(event, text, calls));
+  whole(text: string, calls: readonly ToolCall[] | undefined, event: DoneEvent, thinking?: string): string {
+    return JSON.stringify(this.finalRecord(event, text, calls, thinking));
   }
 
-  private finalRecord(event: DoneEvent, text: string, calls: readonly ToolCall[] | undefined): Record<string, unknown> {
+  private finalRecord(event: DoneEvent, text: string, calls: readonly ToolCall[] | undefined, thinking?: string): Record<string, unknown> {
     const body: Record<string, unknown> = { model: this.model, created_at: nowIso() };
     if (this.route === 'chat') {
-      body.message = calls?.length ? { role: 'assistant', content: text, tool_calls: calls.map(toOllamaCall) } : { role: 'assistant', content: text };
+      const message: Record<string, unknown> = { role: 'assistant', content: text };
+      if (thinking) message.thinking = thinking;
+      if (calls?.length) message.tool_calls = calls.map(toOllamaCall);
+      body.message = message;
     } else {
       body.response = text;
+      if (thinking) body.thinking = thinking;
     }
     body.done_reason = event.doneReason === 'tool_calls' ? 'stop' : event.doneReason;
     body.done = true;

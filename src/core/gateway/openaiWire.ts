@@ -41,6 +41,11 @@ export class OpenAIEncoder implements WireEncoder {
     return `${this.head}{${this.role()}"content":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}\n\n`;
   }
 
+  /** As vLLM and llama.cpp with a reasoning parser stream it; the official clients hand the field on. */
+  thinking(text: string): string {
+    return `${this.head}{${this.role()}"reasoning_content":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}\n\n`;
+  }
+
   toolCalls(calls: readonly ToolCall[]): string {
     const deltas = calls.map((c, index) => ({ index, id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } }));
     return `${this.head}{${this.role()}"content":null,"tool_calls":${JSON.stringify(deltas)}},"logprobs":null,"finish_reason":null}]}\n\n`;
@@ -59,9 +64,10 @@ export class OpenAIEncoder implements WireEncoder {
     return `data: ${JSON.stringify({ error: { message, type: 'server_error', param: null, code: 'node_failed' } })}\n\n`;
   }
 
-  whole(text: string, calls: readonly ToolCall[] | undefined, event: DoneEvent): string {
+  whole(text: string, calls: readonly ToolCall[] | undefined, event: DoneEvent, thinking?: string): string {
     const called = Boolean(calls?.length);
     const message: Record<string, unknown> = { role: 'assistant', content: called && text === '' ? null : text, refusal: null };
+    if (thinking) message.reasoning_content = thinking;
     if (called) message.tool_calls = calls?.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } }));
     return JSON.stringify({
       id: this.id,

@@ -23,6 +23,15 @@ export class StreamSplicer {
   /** While replaying: what the client has, and how much of it the new node has repeated. */
   private replay: string | undefined;
   private matched = 0;
+  /**
+   * Reasoning is spliced the same way, with one difference: a new node whose reasoning departs
+   * from what the client has is not an error (the answer is what counts), its reasoning is left
+   * out instead. So is reasoning that would come after answer text the client already has.
+   */
+  private sentThinking = '';
+  private thinkingReplay: string | undefined;
+  private thinkingMatched = 0;
+  private thinkingClosed = false;
 
   get replaying(): boolean {
     return this.replay !== undefined;
@@ -48,6 +57,33 @@ export class StreamSplicer {
     return { kind: 'emit', text: rest };
   }
 
+  thinking(text: string): SpliceResult {
+    if (this.thinkingClosed) return SKIP;
+    const replay = this.thinkingReplay;
+    if (replay === undefined) {
+      this.sentThinking += text;
+      return { kind: 'emit', text };
+    }
+    const remaining = replay.length - this.thinkingMatched;
+    const matches = text.length <= remaining ? replay.startsWith(text, this.thinkingMatched) : text.startsWith(replay.slice(this.thinkingMatched));
+    if (!matches) {
+      this.thinkingClosed = true;
+      return SKIP;
+    }
+    if (text.length <= remaining) {
+      this.thinkingMatched += text.length;
+      return SKIP;
+    }
+    this.thinkingReplay = undefined;
+    if (this.sent !== '' || this.sentCalls !== undefined) {
+      this.thinkingClosed = true;
+      return SKIP;
+    }
+    const rest = text.slice(remaining);
+    this.sentThinking += rest;
+    return { kind: 'emit', text: rest };
+  }
+
   toolCalls(calls: readonly ToolCall[]): SpliceResult {
     const key = callsKey(calls);
     if (this.replay !== undefined) {
@@ -66,6 +102,11 @@ export class StreamSplicer {
   /** A fallback: `discardPartial` means the next node starts the answer over. */
   fallback(discardPartial: boolean): void {
     if (!discardPartial) return;
+    if (this.sentThinking !== '' || this.sent !== '' || this.sentCalls !== undefined) {
+      this.thinkingReplay = this.sentThinking;
+      this.thinkingMatched = 0;
+      this.thinkingClosed = false;
+    }
     if (this.sent === '' && this.sentCalls === undefined) return;
     this.replay = this.sent;
     this.matched = 0;

@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import { DEFAULT_MAX_LINE_BYTES } from './lineFramer';
 import { NodeError } from './nodeError';
 import { nodeRequest } from './nodeRequest';
+import { splitChunks, ThinkSplitter } from './thinkSplitter';
 import type { ChatChunk, ChatMessage, ChatRequest, Endpoint, InferenceClient, ToolCall } from './types';
 
 /** What Harombe 0.3.1's worker assumes when the caller says nothing. */
@@ -37,7 +38,10 @@ export class CompleteClient implements InferenceClient {
       res.close();
     }
     const answer = parseAnswer(raw);
-    if (answer.content.length > 0) yield { type: 'delta', text: answer.content };
+    // Harombe 0.3.1 hands on Ollama's content as it is: a reasoning model's `<think>` block included.
+    const splitter = new ThinkSplitter();
+    yield* splitChunks(splitter.push(answer.content));
+    yield* splitChunks(splitter.flush());
     if (answer.toolCalls.length > 0) yield { type: 'tool_calls', calls: answer.toolCalls };
     yield { type: 'done', doneReason: answer.toolCalls.length > 0 ? 'tool_calls' : 'stop' };
   }

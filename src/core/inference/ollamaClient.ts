@@ -4,6 +4,7 @@ import { lineStream } from './lineStream';
 import { NodeError } from './nodeError';
 import { nodeRequest } from './nodeRequest';
 import { finalChunk, fromOllamaToolCall, parseRecord, plainDeltaText } from './ollamaRecord';
+import { splitChunks, ThinkSplitter } from './thinkSplitter';
 import type { ChatChunk, ChatMessage, ChatRequest, Endpoint, InferenceClient, ToolDefinition } from './types';
 
 /** Ollama's native chat: `POST /api/chat`, answered as NDJSON records until one says `done: true`. */
@@ -21,21 +22,31 @@ export class OllamaClient implements InferenceClient {
     };
     if (request.tools?.length) body.tools = request.tools.map(toOllamaTool);
     if (request.temperature !== undefined) body.options = { temperature: request.temperature };
+    if (request.think !== undefined) body.think = request.think;
 
-    const res = await nodeRequest(this.dispatcher, this.endpoint, {
-      path: '/api/chat',
-      body,
-      accept: 'application/x-ndjson',
-      signal: request.signal,
-    });
+    const send = () => nodeRequest(this.dispatcher, this.endpoint, { path: '/api/chat', body, accept: 'application/x-ndjson', signal: request.signal });
+    let res: Awaited<ReturnType<typeof send>>;
+    try {
+      res = await send();
+    } catch (err) {
+      // Ollama answers `think: true` for a model without the thinking capability with 400
+      // `"<model>" does not support thinking` (server/routes.go): a setting that does not fit
+      // this model, not a broken node. Ask again with the model's default.
+      if (!(body.think === true && err instanceof NodeError && err.details.status === 400 && /does not support thinking/.test(err.message))) throw err;
+      delete body.think;
+      res = await send();
+    }
     let final: ChatChunk | undefined;
+    // Ollama before 0.12.5 (and 0.12.5+ with a model it has no reasoning parser for) sends the
+    // reasoning inside the content; 0.12.5+ sends it apart, in `message.thinking`.
+    const splitter = new ThinkSplitter();
     try {
       for await (const line of lineStream(res.chunks(), this.endpoint.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES)) {
         // Read on to the end of the body after the final record so the connection goes back to the pool.
         if (final || line.length === 0) continue;
         const plain = plainDeltaText(line, false);
         if (plain !== undefined) {
-          if (plain.length > 0) yield { type: 'delta', text: plain };
+          yield* splitChunks(splitter.push(plain));
           continue;
         }
         const record = parseRecord(line);
@@ -43,11 +54,11 @@ export class OllamaClient implements InferenceClient {
           throw new NodeError('incomplete', `the node gave up mid-answer: ${record.error.slice(0, 200)}`);
         }
         const message = record.message;
-        if (message) {
-          if (typeof message.content === 'string' && message.content.length > 0) yield { type: 'delta', text: message.content };
-          if (Array.isArray(message.tool_calls) && message.tool_calls.length > 0) {
-            yield { type: 'tool_calls', calls: message.tool_calls.map(fromOllamaToolCall) };
-          }
+        if (typeof message?.thinking === 'string' && message.thinking.length > 0) yield { type: 'thinking', text: message.thinking };
+        if (typeof message?.content === 'string' && message.content.length > 0) yield* splitChunks(splitter.push(message.content));
+        if (record.done === true) yield* splitChunks(splitter.flush());
+        if (message && Array.isArray(message.tool_calls) && message.tool_calls.length > 0) {
+          yield { type: 'tool_calls', calls: message.tool_calls.map(fromOllamaToolCall) };
         }
         if (record.done === true) final = finalChunk(record);
       }
@@ -68,6 +79,7 @@ interface OllamaChatBody {
   tools?: OllamaTool[];
   stream: true;
   options?: { temperature: number };
+  think?: boolean;
 }
 
 interface OllamaMessage {

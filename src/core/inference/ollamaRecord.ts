@@ -4,7 +4,9 @@ import type { ChatChunk, ToolCall } from './types';
 
 /** One NDJSON record of Ollama's `/api/chat` or `/api/generate` answer, before it is trusted. */
 export interface OllamaRecord {
-  message?: { content?: unknown; tool_calls?: unknown };
+  message?: { content?: unknown; thinking?: unknown; tool_calls?: unknown };
+  /** `/api/generate`'s reasoning (Ollama 0.12.5+), beside `response`. */
+  thinking?: unknown;
   /** `/api/generate` carries the text here instead of in `message`. */
   response?: unknown;
   done?: unknown;

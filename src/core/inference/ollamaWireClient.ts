@@ -3,7 +3,8 @@ import { NodeError } from './nodeError';
 import { nodeRequest } from './nodeRequest';
 import { WireClient } from './wireClient';
 import { finalChunk, fromOllamaToolCall, parseRecord, plainDeltaText } from './ollamaRecord';
-import type { ChatChunk, ChatRequest, ChunkSink, ToolCall } from './types';
+import { ThinkSplitter } from './thinkSplitter';
+import type { ChatChunk, ChatRequest, ChunkSink, ToolCall, WireChunk } from './types';
 
 /**
  * Relays a gateway client's Ollama request (`/api/chat` or `/api/generate`) to an Ollama node:
@@ -28,24 +29,37 @@ export class OllamaWireClient extends WireClient {
     let finalBytes: Buffer | undefined;
     let finalAt = -1;
     let text = '';
+    let thinking = '';
     let calls: ToolCall[] | undefined;
+    // A `<think>` block in the content is relayed as it came but told to the coordinator as reasoning.
+    const splitter = new ThinkSplitter();
+    const addContent = (content: string) => {
+      const split = splitter.push(content);
+      text += split.answer;
+      thinking += split.thinking;
+    };
     const visit = (buf: Buffer, start: number, end: number) => {
       if (final || start === end) return;
       const line = buf.toString('utf8', start, end);
       const plain = plainDeltaText(line, true);
       if (plain !== undefined) {
-        text += plain;
+        addContent(plain);
         return;
       }
       const record = parseRecord(line);
       if (typeof record.error === 'string') throw new NodeError('incomplete', `the node gave up mid-answer: ${record.error.slice(0, 200)}`);
       const message = record.message;
       const content = message ? message.content : record.response;
-      if (typeof content === 'string') text += content;
+      const reasoning = message ? message.thinking : record.thinking;
+      if (typeof reasoning === 'string') thinking += reasoning;
+      if (typeof content === 'string') addContent(content);
       if (message && Array.isArray(message.tool_calls) && message.tool_calls.length > 0) {
         (calls ??= []).push(...message.tool_calls.map(fromOllamaToolCall));
       }
       if (record.done === true) {
+        const rest = splitter.flush();
+        text += rest.answer;
+        thinking += rest.thinking;
         final = finalChunk(record);
         finalAt = start;
       }
@@ -54,8 +68,11 @@ export class OllamaWireClient extends WireClient {
       if (final && !finalBytes) finalBytes = region.subarray(finalAt);
       const records = finalBytes ? region.subarray(0, finalAt) : region;
       if (records.length === 0) return undefined;
-      const chunk: ChatChunk = calls ? { type: 'wire', bytes: records, text, calls } : { type: 'wire', bytes: records, text };
+      const chunk: WireChunk = { type: 'wire', bytes: records, text };
+      if (thinking) chunk.thinking = thinking;
+      if (calls) chunk.calls = calls;
       text = '';
+      thinking = '';
       calls = undefined;
       return chunk;
     };

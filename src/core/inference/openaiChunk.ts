@@ -10,7 +10,7 @@ export interface OpenAIChunk {
 
 export interface OpenAIChoice {
   index?: unknown;
-  delta?: { content?: unknown; tool_calls?: unknown } | null;
+  delta?: { content?: unknown; reasoning_content?: unknown; reasoning?: unknown; tool_calls?: unknown } | null;
   finish_reason?: unknown;
 }
 
@@ -35,4 +35,13 @@ export function describeError(error: unknown): string {
 
 export function numberOrUndefined(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * A delta's reasoning: `reasoning_content` (vLLM and llama.cpp with a reasoning parser, DeepSeek's
+ * API) or `reasoning` (Ollama's `/v1` since 0.12.5, vLLM since 0.10 as an alias, OpenRouter).
+ */
+export function reasoningOf(delta: NonNullable<OpenAIChoice['delta']>): string | undefined {
+  const text = typeof delta.reasoning_content === 'string' ? delta.reasoning_content : delta.reasoning;
+  return typeof text === 'string' && text.length > 0 ? text : undefined;
 }

@@ -3,8 +3,9 @@ import { DEFAULT_MAX_LINE_BYTES } from './lineFramer';
 import { lineStream } from './lineStream';
 import { NodeError } from './nodeError';
 import { nodeRequest } from './nodeRequest';
-import { describeError, numberOrUndefined, parseChunk, type OpenAIChoice } from './openaiChunk';
+import { describeError, numberOrUndefined, parseChunk, reasoningOf, type OpenAIChoice } from './openaiChunk';
 import { sseStream } from './sseStream';
+import { splitChunks, ThinkSplitter } from './thinkSplitter';
 import { ToolCallAccumulator } from './toolCallAccumulator';
 import type { ChatChunk, ChatMessage, ChatRequest, Endpoint, InferenceClient, ToolDefinition } from './types';
 
@@ -40,6 +41,8 @@ export class OpenAIClient implements InferenceClient {
     let promptTokens: number | undefined;
     let completionTokens: number | undefined;
     let evalMs: number | undefined;
+    // Servers without a reasoning parser leave the `<think>` block in the content.
+    const splitter = new ThinkSplitter();
     try {
       for await (const data of sseStream(lineStream(res.chunks(), this.endpoint.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES))) {
         // Read on to the end of the body after [DONE] so the connection goes back to the pool.
@@ -56,7 +59,9 @@ export class OpenAIClient implements InferenceClient {
         if (choice) {
           const delta = choice.delta;
           if (delta) {
-            if (typeof delta.content === 'string' && delta.content.length > 0) yield { type: 'delta', text: delta.content };
+            const reasoning = reasoningOf(delta);
+            if (reasoning !== undefined) yield { type: 'thinking', text: reasoning };
+            if (typeof delta.content === 'string' && delta.content.length > 0) yield* splitChunks(splitter.push(delta.content));
             if (Array.isArray(delta.tool_calls)) for (const fragment of delta.tool_calls) calls.add(fragment);
           }
           if (typeof choice.finish_reason === 'string' && choice.finish_reason) {
@@ -79,6 +84,7 @@ export class OpenAIClient implements InferenceClient {
       res.close();
     }
     if (!sawDone) throw new NodeError('incomplete', 'the answer ended without data: [DONE]');
+    yield* splitChunks(splitter.flush());
     if (calls.size > 0) yield { type: 'tool_calls', calls: calls.take() };
     yield { type: 'done', doneReason: finishReason ?? 'stop', promptTokens, completionTokens, evalMs };
   }

@@ -2,9 +2,10 @@ import { DEFAULT_MAX_LINE_BYTES, LineFramer } from './lineFramer';
 import { NodeError } from './nodeError';
 import { nodeRequest } from './nodeRequest';
 import { WireClient } from './wireClient';
-import { describeError, numberOrUndefined, parseChunk, type OpenAIChoice, type OpenAIChunk } from './openaiChunk';
+import { describeError, numberOrUndefined, parseChunk, reasoningOf, type OpenAIChoice, type OpenAIChunk } from './openaiChunk';
+import { ThinkSplitter } from './thinkSplitter';
 import { ToolCallAccumulator } from './toolCallAccumulator';
-import type { ChatRequest, ChunkSink, ToolCall } from './types';
+import type { ChatRequest, ChunkSink, ToolCall, WireChunk } from './types';
 
 const CR = 0x0d;
 const EMPTY = Buffer.alloc(0);
@@ -17,8 +18,8 @@ const EMPTY = Buffer.alloc(0);
  * never splits an event. Every `data:` event is parsed before its bytes are handed on: garbage, an
  * in-band error or a stream without `data: [DONE]` is a `NodeError`, as with `OpenAIClient`.
  *
- * What the client has been shown must always be known to the coordinator, which only counts text
- * and tool calls: so events that carry no text (the role-only first delta, keep-alive comments)
+ * What the client has been shown must always be known to the coordinator, which only counts text,
+ * reasoning and tool calls: so events that carry neither text nor reasoning (the role-only first delta, keep-alive comments)
  * wait for the next text, and everything from the first tool call fragment or `finish_reason` on
  * (fragments are not a call the splicer can compare yet) is held until `[DONE]` and handed on as
  * the closing bytes. A node that dies before its first text has then shown nothing, and the next
@@ -56,8 +57,13 @@ export class OpenAIWireClient extends WireClient {
     let carry: Buffer | undefined;
     const pending: Buffer[] = [];
     let pendingText = '';
+    let pendingThinking = '';
     const closing: Buffer[] = [];
     let closingText = '';
+    let closingThinking = '';
+    // A `<think>` block in the content (a server without a reasoning parser) is relayed as it came
+    // but told to the coordinator as reasoning, not answer text.
+    const splitter = new ThinkSplitter();
     let inClosing = false;
     // The event being read.
     let data: string | undefined;
@@ -73,6 +79,7 @@ export class OpenAIWireClient extends WireClient {
 
     const endEvent = (end: number) => {
       let text = '';
+      let thinking = '';
       let holds = false;
       let drop = false;
       if (data === '[DONE]') {
@@ -93,7 +100,14 @@ export class OpenAIWireClient extends WireClient {
             if (finished || fragments) holds = true;
             // The answer is choice 0 (a client asking for `n` > 1 still gets every choice's bytes).
             if ((choice.index ?? 0) !== 0) continue;
-            if (delta && typeof delta.content === 'string') text += delta.content;
+            if (delta) {
+              thinking += reasoningOf(delta) ?? '';
+              if (typeof delta.content === 'string') {
+                const split = splitter.push(delta.content);
+                thinking += split.thinking;
+                text += split.answer;
+              }
+            }
             if (fragments) for (const fragment of fragments) calls.add(fragment);
             if (finished) finishReason = choice.finish_reason as string;
           }
@@ -118,9 +132,11 @@ export class OpenAIWireClient extends WireClient {
       }
       if (inClosing) {
         closingText += text;
+        closingThinking += thinking;
         if (drop) (dropped ??= []).push([eventStart, end]);
       } else {
         pendingText += text;
+        pendingThinking += thinking;
         openEnd = end;
       }
       lastEnd = end;
@@ -162,7 +178,7 @@ export class OpenAIWireClient extends WireClient {
       }
       carry = lastEnd < all.length && !sawDone ? all.subarray(lastEnd) : undefined;
       if (carry && carry.length > limit) throw new NodeError('oversized', `the node sent an event longer than ${limit} bytes`);
-      if (sawDone || pendingText.length === 0) return undefined;
+      if (sawDone || (pendingText.length === 0 && pendingThinking.length === 0)) return undefined;
       const bytes = joined(pending);
       pending.length = 0;
       return bytes;
@@ -182,9 +198,11 @@ export class OpenAIWireClient extends WireClient {
         const bytes = take(region);
         if (bytes) {
           const text = pendingText;
+          const thinking = pendingThinking;
           pendingText = '';
+          pendingThinking = '';
           relayStart();
-          held = sink({ type: 'wire', bytes, text });
+          held = sink(thinking ? { type: 'wire', bytes, text, thinking } : { type: 'wire', bytes, text });
         } else {
           held = undefined;
         }
@@ -204,13 +222,18 @@ export class OpenAIWireClient extends WireClient {
     const toolCalls: ToolCall[] | undefined = calls.size > 0 ? calls.take() : undefined;
     // The events before the closing ones may still be on their way to a slow reader.
     await held;
-    const text = pendingText + closingText;
+    const rest = splitter.flush();
+    const text = pendingText + closingText + rest.answer;
+    const thinking = pendingThinking + closingThinking + rest.thinking;
     let closingBytes: Buffer;
-    if (text.length > 0 || toolCalls) {
-      // Text or calls in the closing events: told with the events before them (bytes possibly empty).
+    if (text.length > 0 || thinking.length > 0 || toolCalls) {
+      // Text, reasoning or calls in the closing events: told with the events before them (bytes possibly empty).
       const bytes = joined(pending);
       if (bytes.length > 0) relayStart();
-      await sink(toolCalls ? { type: 'wire', bytes, text, calls: toolCalls } : { type: 'wire', bytes, text });
+      const chunk: WireChunk = { type: 'wire', bytes, text };
+      if (thinking) chunk.thinking = thinking;
+      if (toolCalls) chunk.calls = toolCalls;
+      await sink(chunk);
       closingBytes = Buffer.concat(closing);
     } else {
       closingBytes = Buffer.concat([...pending, ...closing]);

@@ -33,6 +33,11 @@ export interface ChatRequest {
   messages: ChatMessage[];
   tools?: ToolDefinition[];
   temperature?: number;
+  /**
+   * Ollama's `think` field: true asks a reasoning model to reason, false asks it not to; absent
+   * leaves the model's default. Only Ollama's API takes it (see `ThinkSetting`).
+   */
+  think?: boolean;
   /** Aborting cancels the request on the node (the HTTP request is torn down). An AbortSignal, or the gateway's `Canceller`. */
   signal?: CancelSignal;
   /** Relay this client request instead of building one from `messages` (wire clients only). */
@@ -60,6 +65,8 @@ export interface WireRequest {
 
 export type ChatChunk =
   | { type: 'delta'; text: string }
+  /** Reasoning the model did before (or between) its answer: never part of the answer text. */
+  | { type: 'thinking'; text: string }
   | { type: 'tool_calls'; calls: ToolCall[] }
   | WireChunk
   | {
@@ -80,6 +87,8 @@ export interface WireChunk {
   bytes: Buffer;
   /** The answer text these records carry (possibly empty). */
   text: string;
+  /** The reasoning these records carry (Ollama's `thinking`, OpenAI-compatible `reasoning_content`), when any. */
+  thinking?: string;
   /** Tool calls completed in these records. */
   calls?: ToolCall[];
 }

@@ -14,6 +14,10 @@ export interface NodeMetricsSnapshot {
   tokensPerSecond?: number;
   completionTokens: number;
   lastRequest?: number;
+  /** Answers in which the model reasoned first, and how long it reasoned (apart from ttft, which counts the answer). */
+  reasonedRequests: number;
+  thinkingP50Ms?: number;
+  thinkingP95Ms?: number;
 }
 
 export interface MetricsSnapshot {
@@ -33,6 +37,9 @@ interface NodeCounters {
   completionTokens: number;
   generationMs: number;
   lastRequest?: number;
+  /** Reasoning time of the answers that reasoned; absent in figures saved before reasoning was told apart. */
+  thinking?: number[];
+  reasoned?: number;
 }
 
 /** The serialisable state, so the CLI can keep figures across runs (`~/.harombe/metrics.json`). */
@@ -70,7 +77,7 @@ export class ClusterMetrics {
     this.state.failedRequests++;
   }
 
-  recordNodeSuccess(node: string, m: { ttftMs: number; totalMs: number; completionTokens?: number; generationMs?: number; at: number }): void {
+  recordNodeSuccess(node: string, m: { ttftMs: number; totalMs: number; thinkingMs?: number; completionTokens?: number; generationMs?: number; at: number }): void {
     const c = this.node(node);
     // How many successes came before this one: where its samples go once the reservoirs are full.
     const seen = c.requests - c.errors;
@@ -78,6 +85,10 @@ export class ClusterMetrics {
     c.lastRequest = m.at;
     keep(c.ttft, m.ttftMs, seen);
     keep(c.latency, m.totalMs, seen);
+    if (m.thinkingMs !== undefined) {
+      keep((c.thinking ??= []), m.thinkingMs, c.reasoned ?? 0);
+      c.reasoned = (c.reasoned ?? 0) + 1;
+    }
     if (m.completionTokens !== undefined && m.completionTokens > 0) {
       c.completionTokens += m.completionTokens;
       // Prefer the node's own generation time (Ollama's eval_duration); else the streaming time after the first token.
@@ -118,6 +129,9 @@ export class ClusterMetrics {
         tokensPerSecond: c.generationMs > 0 ? (c.completionTokens * 1000) / c.generationMs : undefined,
         completionTokens: c.completionTokens,
         lastRequest: c.lastRequest,
+        reasonedRequests: c.reasoned ?? 0,
+        thinkingP50Ms: percentile(c.thinking ?? [], 0.5),
+        thinkingP95Ms: percentile(c.thinking ?? [], 0.95),
       };
     }
     const [t0, t1, t2] = this.state.routedByTier;
@@ -151,6 +165,9 @@ export class ClusterMetrics {
     metric('harombe_node_ttft_p95_ms', 'gauge', '95th percentile time to first token per node, ms.', perNode((n) => n.ttftP95Ms));
     metric('harombe_node_latency_p50_ms', 'gauge', 'Median answer time per node, ms.', perNode((n) => n.latencyP50Ms));
     metric('harombe_node_latency_p95_ms', 'gauge', '95th percentile answer time per node, ms.', perNode((n) => n.latencyP95Ms));
+    metric('harombe_node_reasoned_requests_total', 'counter', 'Answers a model reasoned before giving, per node.', perNode((n) => n.reasonedRequests));
+    metric('harombe_node_thinking_p50_ms', 'gauge', 'Median reasoning time per node (before the answer\'s first token), ms.', perNode((n) => n.thinkingP50Ms));
+    metric('harombe_node_thinking_p95_ms', 'gauge', '95th percentile reasoning time per node, ms.', perNode((n) => n.thinkingP95Ms));
     metric('harombe_node_tokens_per_second', 'gauge', 'Generation speed per node.', perNode((n) => n.tokensPerSecond));
     return out.join('\n') + '\n';
   }

@@ -13,6 +13,7 @@ import { classify } from './classifier';
 import type { Candidate, NodeSelector } from './nodeSelector';
 import { capabilitiesNeeded, capabilityRequirement } from './requestNeeds';
 import { allFailed, describeFailure, noNodeError } from './routeErrors';
+import { thinkFor } from './thinkSetting';
 
 export interface CompleteRequest {
   messages: ChatMessage[];
@@ -230,6 +231,7 @@ export class FailoverRunner {
       messages: request.messages,
       tools: request.tools,
       temperature: request.temperature ?? this.ports.config().model.temperature,
+      think: thinkFor(this.ports.config(), candidate.node),
       signal: controller,
       wire,
     };
@@ -259,6 +261,7 @@ export class FailoverRunner {
 class AttemptRecorder {
   private readonly attemptStart: number;
   firstTokenAt: number | undefined;
+  firstThinkingAt: number | undefined;
   streamed = false;
   final: (ChatChunk & { type: 'done' }) | undefined;
 
@@ -280,8 +283,13 @@ class AttemptRecorder {
   take(chunk: ChatChunk): ChatEvent | undefined {
     switch (chunk.type) {
       case 'wire':
+        if (chunk.thinking) this.reasoning();
         if (chunk.text.length > 0 || chunk.calls) this.token();
         return chunk;
+      case 'thinking':
+        if (chunk.text.length === 0) return undefined;
+        this.reasoning();
+        return { type: 'thinking', text: chunk.text };
       case 'delta':
         if (chunk.text.length === 0) return undefined;
         this.token();
@@ -302,6 +310,16 @@ class AttemptRecorder {
     this.streamed = true;
   }
 
+  /**
+   * Reasoning is part of the attempt: once shown, a failover must tell the caller to drop it, or
+   * the next node's reasoning would read as the continuation of this one's. It is not the answer's
+   * first token, so time to first token keeps counting.
+   */
+  private reasoning(): void {
+    this.firstThinkingAt ??= this.clock.now();
+    this.streamed = true;
+  }
+
   private done(chunk: ChatChunk & { type: 'done' }): DoneEvent {
     // Told as soon as the final record is in, not after the breaker's bookkeeping unwinds: the
     // answer is whole, and the client's last byte goes out sooner. The node is no longer busy
@@ -311,15 +329,25 @@ class AttemptRecorder {
     const end = this.clock.now();
     const ttftMs = (this.firstTokenAt ?? end) - this.attemptStart;
     const totalMs = end - this.attemptStart;
-    this.nodeTimings = { ttftMs, totalMs, completionTokens: chunk.completionTokens, generationMs: chunk.evalMs, at: end };
-    const genMs = chunk.evalMs ?? Math.max(1, totalMs - ttftMs);
+    // From the first reasoning token to the answer's first (or to the end, for an answer that is all reasoning).
+    const thinkingMs = this.firstThinkingAt === undefined ? undefined : (this.firstTokenAt ?? end) - this.firstThinkingAt;
+    // Servers count reasoning tokens as completion tokens, so without the node's own generation
+    // time, tokens/s counts from the first reasoning token, not from the answer's.
+    const genMs = chunk.evalMs ?? Math.max(1, end - (this.firstThinkingAt ?? this.firstTokenAt ?? end));
+    const generationMs = chunk.evalMs ?? (this.firstThinkingAt === undefined ? undefined : genMs);
+    this.nodeTimings = { ttftMs, totalMs, thinkingMs, completionTokens: chunk.completionTokens, generationMs, at: end };
     return {
       type: 'done',
       node: this.node.name,
       tier: this.tier,
       model: this.model ?? this.node.model,
       doneReason: chunk.doneReason,
-      timing: { ttftMs: (this.firstTokenAt ?? end) - this.requestStart, totalMs: end - this.requestStart, fallbacks: this.fallbacks },
+      timing: {
+        ttftMs: (this.firstTokenAt ?? end) - this.requestStart,
+        totalMs: end - this.requestStart,
+        fallbacks: this.fallbacks,
+        ...(thinkingMs !== undefined && { thinkingMs }),
+      },
       tokens: {
         prompt: chunk.promptTokens,
         completion: chunk.completionTokens,

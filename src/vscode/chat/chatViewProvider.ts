@@ -287,8 +287,15 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         answer.text += event.text;
         this.post({ type: 'chat/delta', text: event.text });
         return;
+      case 'thinking':
+        answer.thinking = (answer.thinking ?? '') + event.text;
+        this.post({ type: 'chat/thinking', text: event.text });
+        return;
       case 'fallback': {
-        if (event.discardPartial) answer.text = answer.text.slice(0, s.segment());
+        if (event.discardPartial) {
+          answer.text = answer.text.slice(0, s.segment());
+          answer.thinking = undefined;
+        }
         const label = `tier ${event.tier} · ${event.to} · ${s.reason()}`;
         s.setRoute(label, s.reason());
         this.post({ type: 'chat/fallback', from: event.from, to: event.to, reason: event.reason, discardPartial: event.discardPartial, label });
@@ -308,7 +315,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         this.post({ type: 'chat/notice', message: event.message });
         return;
       case 'done':
-        this.post({ type: 'chat/done', label: s.label(), ttftMs: event.timing.ttftMs, totalMs: event.timing.totalMs });
+        if (event.timing.thinkingMs !== undefined) answer.thinkingMs = event.timing.thinkingMs;
+        this.post({ type: 'chat/done', label: s.label(), ttftMs: event.timing.ttftMs, totalMs: event.timing.totalMs, thinkingMs: event.timing.thinkingMs });
         return;
       case 'error':
         this.post({ type: 'chat/error', message: event.message, cancelled: event.code === 'cancelled' });

@@ -35,6 +35,8 @@ async function answer(coordinator: Coordinator, request: vscode.ChatRequest, con
   const controller = new AbortController();
   const cancel = token.onCancellationRequested(() => controller.abort());
   const guard = new ReplayGuard();
+  // VS Code's chat has no stable part for reasoning: it shows as progress, once per attempt, never as answer text.
+  let toldThinking = false;
   try {
     const messages: ChatMessage[] = [...historyMessages(context), { role: 'user', content: request.prompt }];
     for await (const event of coordinator.complete({ messages, tier: 'auto', signal: controller.signal })) {
@@ -47,9 +49,14 @@ async function answer(coordinator: Coordinator, request: vscode.ChatRequest, con
           if (text !== '') stream.markdown(text);
           break;
         }
+        case 'thinking':
+          if (!toldThinking) stream.progress('Thinking…');
+          toldThinking = true;
+          break;
         case 'fallback':
           stream.progress(`${event.from} failed (${event.reason}); continuing on ${event.to}, tier ${event.tier}`);
           if (event.discardPartial) guard.restart();
+          toldThinking = false;
           break;
         case 'error':
           if (event.code === 'cancelled') return {};

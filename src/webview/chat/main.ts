@@ -17,6 +17,18 @@ interface LiveAnswer {
   body: HTMLElement;
   text: string;
   segmentStart: number;
+  thinking?: LiveThinking;
+}
+
+/** The collapsed "Thinking…" section of an answer: the model's reasoning, never part of the answer. */
+interface LiveThinking {
+  details: HTMLDetailsElement;
+  summary: HTMLElement;
+  body: HTMLElement;
+  text: string;
+  startedAt: number;
+  /** Set once the answer starts (or the turn ends): the reasoning is over. */
+  endedAt?: number;
 }
 
 const vscode = acquireVsCodeApi();
@@ -107,12 +119,63 @@ function newAnswer(): LiveAnswer {
   return { root, label, notices, steps, body, text: '', segmentStart: 0 };
 }
 
+/** The answer's reasoning section, made on first use; closed unless the user opens it. */
+function thinkingOf(a: LiveAnswer): LiveThinking {
+  if (a.thinking) return a.thinking;
+  const details = el('details', 'thinking');
+  const summary = el('summary');
+  const body = el('div', 'markdown thinking-text');
+  details.append(summary, body);
+  a.body.before(details);
+  a.thinking = { details, summary, body, text: '', startedAt: performance.now() };
+  setThinkingSummary(a.thinking);
+  return a.thinking;
+}
+
+function setThinkingSummary(t: LiveThinking, ms?: number): void {
+  const elapsed = ms ?? (t.endedAt === undefined ? undefined : t.endedAt - t.startedAt);
+  t.summary.replaceChildren(
+    el('span', `codicon codicon-${elapsed === undefined ? 'loading codicon-modifier-spin' : 'lightbulb'}`),
+    document.createTextNode(elapsed === undefined ? ' Thinking…' : ` Thought for ${formatSeconds(elapsed)}`),
+  );
+}
+
+function formatSeconds(ms: number): string {
+  const s = ms / 1000;
+  return s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`;
+}
+
+/** The reasoning is over (the answer started, or the turn ended); `ms` is the host's figure when known. */
+function endThinking(a: LiveAnswer, ms?: number): void {
+  const t = a.thinking;
+  if (!t) return;
+  t.endedAt ??= performance.now();
+  renderMarkdown(t.body, t.text, undefined);
+  setThinkingSummary(t, ms);
+}
+
+function dropThinking(a: LiveAnswer): void {
+  a.thinking?.details.remove();
+  a.thinking = undefined;
+}
+
+function renderThinkingHistory(a: LiveAnswer, text: string, ms: number | undefined): void {
+  const t = thinkingOf(a);
+  t.text = text;
+  t.endedAt = t.startedAt;
+  renderMarkdown(t.body, text, undefined);
+  if (ms === undefined) t.summary.replaceChildren(el('span', 'codicon codicon-lightbulb'), document.createTextNode(' Thought'));
+  else setThinkingSummary(t, ms);
+}
+
 function renderSoon(a: LiveAnswer): void {
   // Streaming re-renders the whole answer; once per frame is enough.
   if (renderQueued) return;
   renderQueued = true;
   requestAnimationFrame(() => {
     renderQueued = false;
+    // Reasoning is rendered as it streams too (the section may be open), through the same sanitizer.
+    if (a.thinking && a.thinking.endedAt === undefined) renderMarkdown(a.thinking.body, a.thinking.text, undefined);
     renderMarkdown(a.body, a.text, actions);
     scrollDown();
   });
@@ -158,6 +221,7 @@ function renderHistory(entries: HistoryEntry[]): void {
       const a = newAnswer();
       a.label.textContent = e.label ?? '';
       for (const s of e.toolSteps ?? []) renderStep(a.steps, s);
+      if (e.thinking) renderThinkingHistory(a, e.thinking, e.thinkingMs);
       renderMarkdown(a.body, e.text, actions);
     }
   }
@@ -202,8 +266,16 @@ function handle(m: HostToWebview): void {
       live.label.textContent = m.label;
       live.label.title = m.reasons.join('\n');
       return;
+    case 'chat/thinking': {
+      live ??= newAnswer();
+      const t = thinkingOf(live);
+      t.text += m.text;
+      renderSoon(live);
+      return;
+    }
     case 'chat/delta':
       live ??= newAnswer();
+      if (live.thinking && live.thinking.endedAt === undefined) endThinking(live);
       live.text += m.text;
       renderSoon(live);
       return;
@@ -211,6 +283,8 @@ function handle(m: HostToWebview): void {
       live ??= newAnswer();
       if (m.discardPartial) {
         live.text = live.text.slice(0, live.segmentStart);
+        // The failed node's reasoning goes with its partial answer: the next node's is its own.
+        dropThinking(live);
         renderMarkdown(live.body, live.text, actions);
       }
       live.label.textContent = m.label;
@@ -228,6 +302,7 @@ function handle(m: HostToWebview): void {
     case 'chat/done':
       if (live) {
         live.label.textContent = m.label;
+        endThinking(live, m.thinkingMs);
         renderMarkdown(live.body, live.text, actions);
         live.root.classList.add('complete');
       }
@@ -237,7 +312,10 @@ function handle(m: HostToWebview): void {
       return;
     case 'chat/error':
       notice(live ? live.notices : messages, m.cancelled ? 'Stopped.' : m.message, m.cancelled ? 'info' : 'error');
-      if (live) live.root.classList.add('complete');
+      if (live) {
+        endThinking(live);
+        live.root.classList.add('complete');
+      }
       live = undefined;
       setBusy(false);
       return;

@@ -34,9 +34,9 @@ export interface CodeActions {
  * Renders model output (hostile: it may quote a web page or a file with markup in it) into
  * `target`. marked turns it into HTML, DOMPurify strips scripts, handlers and dangerous URLs
  * before anything touches the DOM; highlight.js then works on the sanitized nodes (it escapes
- * what it emits). Code blocks get Copy and Insert buttons.
+ * what it emits). Code blocks get Copy and Insert buttons when `actions` is given.
  */
-export function renderMarkdown(target: HTMLElement, markdown: string, actions: CodeActions): void {
+export function renderMarkdown(target: HTMLElement, markdown: string, actions: CodeActions | undefined): void {
   const html = marked.parse(markdown) as string;
   target.innerHTML = DOMPurify.sanitize(html, { USE_PROFILES: { html: true }, FORBID_TAGS: ['style', 'form', 'input', 'button'], FORBID_ATTR: ['style'] });
   for (const code of target.querySelectorAll<HTMLElement>('pre > code')) {
@@ -47,6 +47,8 @@ export function renderMarkdown(target: HTMLElement, markdown: string, actions: C
       code.innerHTML = hljs.highlight(text, { language: lang, ignoreIllegals: true }).value;
       code.classList.add('hljs');
     }
+    // A reasoning model's draft is rendered without them: only the answer's code is offered for use.
+    if (!actions) continue;
     const bar = document.createElement('div');
     bar.className = 'code-actions';
     bar.append(button('copy', 'Copy', () => actions.copy(text)), button('insert', 'Insert', () => actions.insert(text)));

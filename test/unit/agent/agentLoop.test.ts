@@ -13,6 +13,7 @@ import { Coordinator } from '../../../src/core/coordinator';
 import type { CompleteRequest } from '../../../src/core/routing/failoverRunner';
 import type { FakeMessage } from '../../fakes/fakeReply';
 import { startFakeCluster, type FakeCluster } from '../../fakes/fakeCluster';
+import { ANSWER, reasoning } from '../../fakes/reasoningSample';
 import { ScriptedApprover } from './scriptedApprover';
 
 const tools = { shell: true, filesystem: true, web_search: false, confirm_dangerous: true };
@@ -102,6 +103,21 @@ describe('AgentLoop', function () {
     const plainTurn = await collect(new AgentLoop({ coordinator, tools: new ToolRegistry([]), maxSteps: 5 }).run({ conversation: new Conversation(), prompt: 'hello', tier: 0 }));
     assert.equal(text(plainTurn), 'no tool result');
     assert.equal(cluster.node('small').requests.filter((r) => r.path === '/api/chat').length, 1);
+  });
+
+  it('a reasoning node: the agent keeps only the answers in the conversation, the reasoning passes through as thinking events', async () => {
+    cluster = await startFakeCluster(
+      [{ name: 'box', tier: 1, options: { toolCalls: [{ name: 'read_file', arguments: { path: 'notes.txt' } }], reply: ANSWER, reasoning: reasoning('content') } }],
+      { health: { timeout: 0.5, interval: 60 } },
+    );
+    coordinator = new Coordinator({ config: cluster.config });
+    await coordinator.prober.sweep();
+    const conversation = new Conversation();
+    const events = await collect(new AgentLoop({ coordinator, tools: registry(), maxSteps: 5 }).run({ conversation, prompt: 'shorten total()' }));
+    assert.equal(text(events), ANSWER);
+    assert.ok(events.some((e) => e.type === 'thinking'));
+    for (const m of conversation.messages) assert.ok(!m.content.includes('A first draft') && !m.content.includes('<think>'), JSON.stringify(m));
+    assert.equal(conversation.messages.at(-1)?.content, ANSWER);
   });
 
   it('a denied write through the loop leaves the file untouched and the model is told', async () => {

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fakeReply } from '../../fakes/fakeReply';
+import { ANSWER, REASONING, reasoning } from '../../fakes/reasoningSample';
 import { startFakeCluster, type FakeCluster } from '../../fakes/fakeCluster';
 
 const root = resolve(__dirname, '../../..');
@@ -128,7 +129,22 @@ describe('harombe CLI', function () {
     assert.equal(events[0]?.tier, 2);
     assert.ok(events.some((e) => e.type === 'delta'));
     assert.equal(events.at(-1)?.type, 'done');
-    assert.ok(events.every((e) => ['route', 'delta', 'fallback', 'done', 'error', 'tool_calls'].includes(e.type)));
+    assert.ok(events.every((e) => ['route', 'thinking', 'delta', 'fallback', 'done', 'error', 'tool_calls'].includes(e.type)));
+  });
+
+  it('chat against a reasoning node: only the answer on stdout; the reasoning on stderr with --show-thinking, else nowhere', async () => {
+    cluster.ollama('workstation').setOptions({ reply: ANSWER, reasoning: reasoning('content') });
+    const r = await harombe(['chat', '--tier', '1', 'make total() shorter'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, ANSWER + '\n');
+    assert.ok(!r.stderr.includes('A first draft'), r.stderr);
+    assert.match(r.stderr, /reasoning \d+ ms/);
+
+    cluster.ollama('workstation').setOptions({ reasoning: reasoning('field') });
+    const shown = await harombe(['chat', '--tier', '1', '--show-thinking', 'make total() shorter'], { env });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.equal(shown.stdout, ANSWER + '\n');
+    assert.ok(shown.stderr.includes(REASONING), shown.stderr);
   });
 
   it('chat: a node dying mid-answer leaves one complete answer on stdout, and says so on stderr', async () => {

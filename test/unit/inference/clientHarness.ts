@@ -12,6 +12,8 @@ export function endpointFor(baseUrl: string, overrides: Partial<Endpoint> = {}):
 
 export interface Collected {
   text: string;
+  /** The reasoning, from `thinking` chunks and the `thinking` of `wire` chunks. */
+  thinking: string;
   deltas: string[];
   toolCalls: ToolCall[];
   done: Extract<ChatChunk, { type: 'done' }> | undefined;
@@ -22,17 +24,20 @@ export interface Collected {
 
 /** Runs a chat stream to its end. */
 export async function collect(stream: AsyncIterable<ChatChunk>): Promise<Collected> {
-  const out: Collected = { text: '', deltas: [], toolCalls: [], done: undefined, chunks: [], wire: [] };
+  const out: Collected = { text: '', thinking: '', deltas: [], toolCalls: [], done: undefined, chunks: [], wire: [] };
   for await (const chunk of stream) {
     out.chunks.push(chunk);
     assert.equal(out.done, undefined, 'nothing may follow the done chunk');
     if (chunk.type === 'delta') {
       out.text += chunk.text;
       out.deltas.push(chunk.text);
+    } else if (chunk.type === 'thinking') {
+      out.thinking += chunk.text;
     } else if (chunk.type === 'tool_calls') {
       out.toolCalls.push(...chunk.calls);
     } else if (chunk.type === 'wire') {
       out.text += chunk.text;
+      out.thinking += chunk.thinking ?? '';
       out.deltas.push(chunk.text);
       out.toolCalls.push(...(chunk.calls ?? []));
       out.wire.push(chunk.bytes);
