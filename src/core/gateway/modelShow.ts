@@ -27,7 +27,12 @@ export function showRoute(route: Exclude<ModelRoute, { kind: 'model' }>, nodes: 
   // Only what every node of the route is known to do: a client that relies on it is never let down.
   const shared: Capability[] = routed.length === 0 ? [] : CAPABILITIES.filter((c) => c !== 'embedding' && routed.every((n) => nodeCan(n, c) === true));
   const template = `{{/* harombe routes each request to a node, which applies its own model's template */}}${shared.includes('insert') ? '{{ .Prompt }}{{ .Suffix }}' : '{{ .Prompt }}'}`;
-  const modelfile = ['# harombe: a route over the cluster, not one model. Nodes of this route:', ...routed.map((n) => `#   ${n.name} (tier ${n.tier}): ${n.model}, ${n.contextWindow.tokens} tokens`), template === '' ? '' : `TEMPLATE """${template}"""`, contextLength > 0 ? `PARAMETER num_ctx ${contextLength}` : ''].filter((l) => l !== '').join('\n');
+  const modelfile = [
+    '# harombe: a route over the cluster, not one model. Nodes of this route:',
+    ...routed.map((n) => `#   ${n.name} (tier ${n.tier}): ${n.model}, ${n.contextWindow.tokens} tokens`),
+    `TEMPLATE """${template}"""`,
+    ...(contextLength > 0 ? [`PARAMETER num_ctx ${contextLength}`] : []),
+  ].join('\n');
   return {
     modelfile: `${modelfile}\n`,
     parameters: contextLength > 0 ? `num_ctx                        ${contextLength}` : '',

@@ -11,7 +11,8 @@ import type { ChatChunk, ChatRequest, Endpoint, InferenceClient, TextCompletionW
 /**
  * A raw text completion (prompt, and `suffix` to fill in the middle) in a node's own API: Ollama's
  * `POST /api/generate` (NDJSON; `suffix` is taken by models with the `insert` capability, others
- * answer 400 `does not support insert`), or an OpenAI-compatible `POST /v1/completions` (SSE of
+ * answer 400 `does not support insert`; options mapped as Ollama's own `/v1/completions` maps them,
+ * openai/openai.go FromCompleteRequest, and not `raw`, which it does not set either), or an OpenAI-compatible `POST /v1/completions` (SSE of
  * `text_completion` objects). The answer comes as `delta` chunks and one `done`, like a chat, so
  * the failover runner, the gateway's `/v1/completions` and an editor's autocomplete share it.
  */
