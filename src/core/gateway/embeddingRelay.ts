@@ -3,7 +3,7 @@ import type { DoneEvent, ErrorEvent } from '../chatEvent';
 import type { Coordinator } from '../coordinator';
 import type { EmbeddingWork } from '../inference/types';
 import { nodeCan } from '../nodes/capabilities';
-import { Canceller } from '../util/canceller';
+import { cancelWhenClientGone } from './clientGone';
 import { errorBody, headerSafe, HttpError, sendJson, type ErrorShape } from './gatewayHttp';
 import { parseModelRoute, routingFor } from './modelRoute';
 
@@ -32,11 +32,7 @@ export async function relayEmbedding(coordinator: Coordinator, res: ServerRespon
   if (known && nodeCan(known, 'embedding') === false) {
     throw new HttpError(400, `model "${model}" does not embed (${known.capabilities.source === 'configured' ? 'configured' : 'reported'} capabilities: ${known.capabilities.has.join(', ') || 'none'}). ${embeddingModelsHint(nodes)}`);
   }
-  const controller = new Canceller();
-  const onClose = () => {
-    if (!res.writableFinished) controller.abort();
-  };
-  res.once('close', onClose);
+  const { controller, release } = cancelWhenClientGone(res);
   let node = '';
   let tier = 0;
   let reason = '';
@@ -56,7 +52,7 @@ export async function relayEmbedding(coordinator: Coordinator, res: ServerRespon
       else if (e.type === 'error') failed = e;
     });
   } finally {
-    res.off('close', onClose);
+    release();
   }
   if (controller.aborted) return;
   const headers = { 'X-Harombe-Node': headerSafe(node), 'X-Harombe-Tier': String(tier), 'X-Harombe-Reason': headerSafe(reason) };

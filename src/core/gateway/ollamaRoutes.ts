@@ -9,7 +9,7 @@ import { showModel, showRoute } from './modelShow';
 import { listModelNames, parseModelRoute, routingFor } from './modelRoute';
 import { OllamaEncoder } from './ollamaWire';
 import { positiveInteger, textInputs } from './bodyFields';
-import { Canceller } from '../util/canceller';
+import { cancelWhenClientGone } from './clientGone';
 
 /** The Ollama version `/api/version` reports; clients gate features (tools, structured output) on it. */
 export const OLLAMA_COMPAT_VERSION = '0.12.0';
@@ -60,16 +60,12 @@ export const ollamaRoutes = {
       return;
     }
     const { model } = routingFor(() => ctx.coordinator.nodes(), name);
-    const controller = new Canceller();
-    const onClose = () => {
-      if (!res.writableFinished) controller.abort();
-    };
-    res.once('close', onClose);
+    const { controller, release } = cancelWhenClientGone(res);
     try {
       const shown = await showModel(ctx.coordinator, model as string, body, controller);
       sendJson(res, 200, shown.body.toString('utf8'), { 'X-Harombe-Node': headerSafe(shown.node) });
     } finally {
-      res.off('close', onClose);
+      release();
     }
   },
 
