@@ -110,6 +110,8 @@ export class FailoverRunner {
         requirements,
         exclude: tried,
         sticky: request.stickyNode,
+        // A tier is a size of chat model; for embeddings only the named model matters.
+        anyTier: request.work?.kind === 'embedding',
       });
     };
 

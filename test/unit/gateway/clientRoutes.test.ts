@@ -105,6 +105,21 @@ describe('gateway: /api/show, embeddings and /v1/completions', function () {
       assert.equal(h.coordinator.metrics.snapshot().fallbacks, 1);
     });
 
+    it('fails over across tiers even with fallback_strategy: strict (tiers are sizes of chat models)', async () => {
+      h = await startGateway(
+        [
+          { name: 'embedder', tier: 0, model: EMBED },
+          { name: 'chat', tier: 1, model: 'qwen2.5:7b', options: { models: ['qwen2.5:7b', EMBED] } },
+        ],
+        { routing: { load_balance: false, fallback_strategy: 'strict' }, circuit_breaker: breaker },
+      );
+      await h.cluster.node('embedder').setFault({ type: 'die_before_headers' });
+      const res = await new Ollama({ host: h.url }).embed({ model: EMBED, input: 'x' });
+      assert.deepEqual(res.embeddings, [fakeVector(EMBED, 'x')]);
+      assert.equal(requestsTo('embedder', '/api/embed'), 1);
+      assert.equal(requestsTo('chat', '/api/embed'), 1);
+    });
+
     it('/api/embeddings (older clients) through ollama.embeddings(): the node\'s own /api/embeddings, after a failure', async () => {
       await setup();
       await h.cluster.node('embedder').setFault({ type: 'status', status: 502 });
