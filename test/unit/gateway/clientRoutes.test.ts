@@ -249,6 +249,24 @@ describe('gateway: /api/show, embeddings and /v1/completions', function () {
       assert.equal(sent.suffix, undefined);
     });
 
+    it('harombe start workers serve it through their Ollama; Harombe 0.3.1 workers (only /api/complete) are passed over', async () => {
+      await h.stop();
+      h = await startGateway(
+        [
+          { name: 'python', tier: 2, flavour: 'python', model: 'qwen2.5-coder:7b' },
+          { name: 'worker', tier: 1, flavour: 'harombe', model: 'qwen2.5-coder:7b', options: { models: ['qwen2.5-coder:7b', EMBED] } },
+        ],
+        { routing: { load_balance: false }, circuit_breaker: breaker },
+      );
+      const res = await openai().completions.create({ model: 'harombe:tier2', prompt });
+      assert.equal(res.choices[0]?.text, expected());
+      assert.equal(requestsTo('worker', '/api/generate'), 1);
+      assert.equal(h.cluster.node('python').requests.filter((r) => r.method === 'POST').length, 0);
+      const vectors = await new Ollama({ host: h.url }).embed({ model: EMBED, input: ['w'] });
+      assert.deepEqual(vectors.embeddings, [fakeVector(EMBED, 'w')]);
+      assert.equal(requestsTo('worker', '/api/embed'), 1);
+    });
+
     it('a model without fill-in-the-middle is passed over for a request with a suffix', async () => {
       await h.stop();
       h = await startGateway(
