@@ -83,6 +83,8 @@ export interface DoneEvent {
   tokens: { prompt?: number; completion?: number; perSecond?: number };
   /** After `wire` events: the node's closing record(s) as it sent them. */
   wire?: Buffer;
+  /** For an embedding request: one vector per input, in the inputs' order. */
+  embeddings?: number[][];
 }
 
 export interface ErrorEvent {

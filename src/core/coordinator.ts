@@ -5,7 +5,10 @@ import type { HarombeConfig } from './config/schema';
 import type { Conversation } from './conversation';
 import { createInferenceClient } from './inference/createInferenceClient';
 import { createWireClient } from './inference/createWireClient';
-import type { ChatMessage, InferenceClient, ToolDefinition, WireRequest } from './inference/types';
+import { EmbeddingClient } from './inference/embeddingClient';
+import { NodeError } from './inference/nodeError';
+import { TextCompletionClient } from './inference/textCompletionClient';
+import type { ChatMessage, InferenceClient, NodeWork, ToolDefinition, WireRequest } from './inference/types';
 import { ClusterMetrics, type MetricsState } from './metrics/clusterMetrics';
 import { ClusterDiscovery } from './nodes/clusterDiscovery';
 import { HealthProber } from './nodes/healthProber';
@@ -80,7 +83,7 @@ export class Coordinator implements Disposable {
       registry: this.registry,
       selector: this.selector,
       probe: (name) => this.prober.probe(name),
-      clientFor: (node, wire) => this.clientFor(node.name, wire),
+      clientFor: (node, wire, work) => this.clientFor(node.name, wire, work),
       metrics: this.metrics,
       clock: this.clock,
       logger: this.logger,
@@ -123,10 +126,16 @@ export class Coordinator implements Disposable {
   }
 
   /** The gateway's request relayed as it came where the node speaks its API, else the node's own client. */
-  private clientFor(name: string, wire: WireRequest | undefined): { client: InferenceClient; relayed: boolean } {
+  private clientFor(name: string, wire: WireRequest | undefined, work?: NodeWork): { client: InferenceClient; relayed: boolean } {
     const endpoint = this.registry.endpoint(name);
     const dispatcher = this.registry.dispatcher(name);
     const protocol = this.registry.protocol(name);
+    if (work) {
+      // The runner passes over 0.3.1 workers for such work; one picked before its first probe refuses it here.
+      if (protocol === 'complete') return { client: refusing(new NodeError('unsupported', `${name} offers only /api/complete`)), relayed: false };
+      const client = work.kind === 'embedding' ? new EmbeddingClient(protocol, endpoint, dispatcher) : new TextCompletionClient(protocol, endpoint, dispatcher);
+      return { client, relayed: false };
+    }
     const wireClient = wire ? createWireClient(wire, protocol, endpoint, dispatcher) : undefined;
     return wireClient ? { client: wireClient, relayed: true } : { client: createInferenceClient(protocol, endpoint, dispatcher), relayed: false };
   }
@@ -222,6 +231,16 @@ export class Coordinator implements Disposable {
     this.registry.dispose();
     this._onDidChangeConfig.dispose();
   }
+}
+
+function refusing(err: Error): InferenceClient {
+  return {
+    chat: () => ({
+      [Symbol.asyncIterator]() {
+        return { next: () => Promise.reject(err) };
+      },
+    }),
+  };
 }
 
 function policyOf(config: HarombeConfig) {

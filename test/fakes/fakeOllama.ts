@@ -6,6 +6,7 @@ import { countPromptTokens, splitTokens, type FakeReasoning, type FakeReply, typ
 import { answerHarombeComplete } from './harombeComplete';
 import { answerOllama, ollamaGenerateAnswer } from './ollamaAnswers';
 import { answerChatCompletion, openaiModelList } from './openaiAnswers';
+import { ollamaEmbedAnswer, ollamaLegacyEmbeddingAnswer, openaiEmbeddingAnswer, openaiTextCompletionAnswer } from './embeddingAnswers';
 
 /** Makes the fake also a worker of this project (`harombe start`): `/health` and `/api/complete`. */
 export interface FakeWorkerOptions {
@@ -42,7 +43,7 @@ export interface FakeOllamaOptions {
   /**
    * The middle a fill-in-the-middle request gets: `/api/generate` with `suffix` (models with
    * `insert`) or with `raw: true` (the client rendered the model's FIM tokens into `prompt`; the
-   * fake passes the whole prompt as the prefix). Default: a line naming the model.
+   * fake passes the whole prompt as the prefix). Default: the ordinary generate answer.
    */
   fim?: (prefix: string, suffix: string) => string;
   /**
@@ -60,7 +61,8 @@ const DEFAULT_MODELS = ['qwen2.5:7b'];
 /**
  * An Ollama server, close enough to the real one that the official `ollama` and `openai` npm
  * clients work against it unchanged: `/api/chat`, `/api/generate`, `/api/tags`, `/api/ps`,
- * `/api/version`, `/api/show`, and the OpenAI-compatible `/v1/chat/completions` and `/v1/models`.
+ * `/api/version`, `/api/show`, `/api/embed`, `/api/embeddings`, and the OpenAI-compatible
+ * `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings` and `/v1/models`.
  * With `worker` set it is also a worker of this project.
  */
 export class FakeOllama extends FakeServer {
@@ -110,6 +112,15 @@ export class FakeOllama extends FakeServer {
         return this.generate(ex);
       case 'POST /v1/chat/completions':
         return this.chat(ex, this.refusal('chat', ex.record.body) ?? answerChatCompletion(ex.record.body, this.replyOptions(), 'ollama'), 'openai');
+      case 'POST /v1/completions':
+        // Ollama's /v1/completions is /api/generate underneath (openai/openai.go fromCompleteRequest): the same refusals.
+        return this.chat(ex, this.refusal('generate', ex.record.body) ?? openaiTextCompletionAnswer(asObject(ex.record.body), this.replyOptions()), 'openai');
+      case 'POST /api/embed':
+        return this.embed(ex, 'ollama', (b, m) => ollamaEmbedAnswer(b, m));
+      case 'POST /api/embeddings':
+        return this.embed(ex, 'ollama', (b, m) => ollamaLegacyEmbeddingAnswer(b, m));
+      case 'POST /v1/embeddings':
+        return this.embed(ex, 'openai', (b, m) => openaiEmbeddingAnswer(b, m));
       case 'POST /api/complete':
         if (!worker) break;
         return this.complete(ex, worker);
@@ -145,15 +156,31 @@ export class FakeOllama extends FakeServer {
       await this.sleep(wait);
       if (ex.res.destroyed) return;
     }
-    if (!fim || typeof b.model !== 'string' || !this.models().includes(b.model)) {
+    // Without a `fim` answer set, the middle is the ordinary generate answer for the prefix.
+    if (!fim || !this.opts.fim || typeof b.model !== 'string' || !this.models().includes(b.model)) {
       return this.chat(ex, answerOllama('generate', ex.record.body, this.replyOptions()), 'ollama');
     }
     const prefix = typeof b.prompt === 'string' ? b.prompt : '';
     const suffix = typeof b.suffix === 'string' ? b.suffix : '';
-    const middle = this.opts.fim ? this.opts.fim(prefix, suffix) : ` /* ${b.model} */`;
+    const middle = this.opts.fim(prefix, suffix);
     const answer = ollamaGenerateAnswer({ model: b.model, tokens: splitTokens(middle), promptTokens: countPromptTokens([{ role: 'user', content: prefix + suffix }]), stream: b.stream !== false });
     if (wait <= 0) this.countInFlight(ex);
     await this.answer(ex, this.fault, answer);
+  }
+
+  /**
+   * The embedding routes: an unknown model is Ollama's 404 `model '…' not found`
+   * (server/routes.go EmbedHandler); a model without the `embedding` capability is refused as
+   * Ollama 0.12 refuses a model whose runner has no pooling: 500 `this model does not support
+   * embeddings` (runner/ollamarunner/runner.go, passed on by EmbedHandler and by the /v1 layer).
+   */
+  private async embed(ex: Exchange, flavour: 'ollama' | 'openai', answer: (body: Record<string, unknown>, model: string) => FakeAnswer | RouteError): Promise<void> {
+    const body = asObject(ex.record.body);
+    const model = typeof body.model === 'string' ? body.model : '';
+    if (model === '') return this.sendError(ex, 400, flavour, 'model is required');
+    if (!this.models().includes(model)) return this.sendError(ex, 404, flavour, `model '${model}' not found`);
+    if (!this.modelInfo(model).capabilities.includes('embedding')) return this.sendError(ex, 500, flavour, 'this model does not support embeddings');
+    await this.chat(ex, answer(body, model), flavour);
   }
 
   private async complete(ex: Exchange, worker: FakeWorkerOptions): Promise<void> {
@@ -237,6 +264,10 @@ export class FakeOllama extends FakeServer {
   private loaded(): string[] {
     return this.opts.loaded ?? this.models();
   }
+}
+
+function asObject(body: unknown): Record<string, unknown> {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
 }
 
 function modelEntry(name: string) {

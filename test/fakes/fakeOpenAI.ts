@@ -2,6 +2,8 @@ import type { Exchange } from './fakeServer';
 import { FakeServer } from './fakeServer';
 import type { FakeReasoning, FakeReply, FakeToolCall } from './fakeReply';
 import { answerChatCompletion, openaiModelList } from './openaiAnswers';
+import { openaiEmbeddingAnswer, openaiTextCompletionAnswer } from './embeddingAnswers';
+import { defaultModelInfo } from './fakeModels';
 
 export interface FakeOpenAIOptions {
   /** What `/v1/models` lists. Default `['qwen2.5:7b']`. */
@@ -26,7 +28,8 @@ export interface FakeOpenAIOptions {
 
 /**
  * An OpenAI-compatible server like llama.cpp's or vLLM's: `/v1/models`, `/v1/chat/completions`
- * (SSE or one JSON), `/health`, and no Ollama routes.
+ * and `/v1/completions` (SSE or one JSON), `/v1/embeddings` (when its model embeds), `/health`,
+ * and no Ollama routes.
  */
 export class FakeOpenAI extends FakeServer {
   private opts: FakeOpenAIOptions;
@@ -84,6 +87,28 @@ export class FakeOpenAI extends FakeServer {
       this.countInFlight(ex);
       return this.answer(ex, this.fault, answer);
     }
+    if (route === 'POST /v1/completions') {
+      const answer = openaiTextCompletionAnswer(asObject(ex.record.body), { models, acceptAnyModel: this.opts.acceptAnyModel ?? true, reply: this.opts.reply });
+      if ('status' in answer) return this.sendError(ex, answer.status, 'openai', answer.message);
+      this.countInFlight(ex);
+      return this.answer(ex, this.fault, answer);
+    }
+    if (route === 'POST /v1/embeddings') {
+      // llama.cpp's server embeds only when started with --embeddings (as for an embedding model);
+      // otherwise it answers 501 not_supported_error with this text (tools/server/server.cpp).
+      const body = asObject(ex.record.body);
+      const model = typeof body.model === 'string' && body.model !== '' ? body.model : (models[0] ?? '');
+      if (!models.some((m) => defaultModelInfo(m).capabilities.includes('embedding'))) {
+        return this.sendJson(ex, 501, { error: { code: 501, message: 'This server does not support embeddings. Start it with `--embeddings`', type: 'not_supported_error' } });
+      }
+      const answer = openaiEmbeddingAnswer(body, model);
+      if ('status' in answer) return this.sendError(ex, answer.status, 'openai', answer.message);
+      return this.answer(ex, this.fault, answer);
+    }
     this.sendError(ex, 404, 'openai', 'File Not Found');
   }
+}
+
+function asObject(body: unknown): Record<string, unknown> {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
 }

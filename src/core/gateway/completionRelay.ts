@@ -3,7 +3,7 @@ import type { Coordinator } from '../coordinator';
 import type { CompleteRequest } from '../routing/failoverRunner';
 import type { ChatEvent } from '../chatEvent';
 import type { ToolCall } from '../inference/types';
-import { Canceller } from '../util/canceller';
+import { cancelWhenClientGone } from './clientGone';
 import { errorBody, headerSafe, sendJson } from './gatewayHttp';
 import { StreamSplicer } from './streamSplicer';
 import type { WireEncoder } from './wireEncoder';
@@ -24,11 +24,7 @@ export interface RelayOptions {
  */
 export async function relayCompletion(coordinator: Coordinator, res: ServerResponse, opts: RelayOptions): Promise<void> {
   const { encoder, stream } = opts;
-  const controller = new Canceller();
-  const onClose = () => {
-    if (!res.writableFinished) controller.abort();
-  };
-  res.once('close', onClose);
+  const { controller, release } = cancelWhenClientGone(res);
   let node = '';
   let tier = 0;
   let reason = '';
@@ -197,7 +193,7 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
   try {
     await coordinator.completeTo({ ...opts.request, signal: controller }, sink);
   } finally {
-    res.off('close', onClose);
+    release();
     if (!res.writableEnded && !res.destroyed) res.destroy();
   }
 }

@@ -2,10 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ChatMessage, ChatRole, ToolCall, ToolDefinition } from '../inference/types';
 import { relayCompletion } from './completionRelay';
+import { relayEmbedding } from './embeddingRelay';
 import type { GatewayContext } from './gatewayContext';
-import { HttpError, readJsonObject, sendJson } from './gatewayHttp';
-import { listModelNames, routingFor } from './modelRoute';
+import { headerSafe, HttpError, readJsonObject, sendJson } from './gatewayHttp';
+import { showModel, showRoute } from './modelShow';
+import { listModelNames, parseModelRoute, routingFor } from './modelRoute';
 import { OllamaEncoder } from './ollamaWire';
+import { positiveInteger, textInputs } from './bodyFields';
+import { cancelWhenClientGone } from './clientGone';
 
 /** The Ollama version `/api/version` reports; clients gate features (tools, structured output) on it. */
 export const OLLAMA_COMPAT_VERSION = '0.12.0';
@@ -38,6 +42,71 @@ export const ollamaRoutes = {
       stream: body.stream !== false,
       encoder: new OllamaEncoder('generate', model),
       request: { messages, temperature: temperatureOf(body), ...routing, wire: { protocol: 'ollama', path: '/api/generate', body } },
+    });
+  },
+
+  /**
+   * For harombe's own names, what the route can do (see `showRoute`); for a model, the answer of
+   * a node that has it, relayed as it came.
+   */
+  async show(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJsonObject(req, ctx.maxBodyBytes);
+    // Older clients send `name`; Ollama still takes it.
+    const name = typeof body.model === 'string' && body.model !== '' ? body.model : typeof body.name === 'string' ? body.name : '';
+    if (name === '') throw new HttpError(400, '"model" is required: harombe, harombe:tier0|1|2 or a model a node serves.');
+    const route = parseModelRoute(name);
+    if (route.kind !== 'model') {
+      sendJson(res, 200, JSON.stringify(showRoute(route, ctx.coordinator.nodes(), ctx.coordinator.currentConfig.cluster.routing.fallback_strategy)));
+      return;
+    }
+    const { model } = routingFor(() => ctx.coordinator.nodes(), name);
+    const { controller, release } = cancelWhenClientGone(res);
+    try {
+      const shown = await showModel(ctx.coordinator, model as string, body, controller);
+      sendJson(res, 200, shown.body.toString('utf8'), { 'X-Harombe-Node': headerSafe(shown.node) });
+    } finally {
+      release();
+    }
+  },
+
+  /** `/api/embed`: `input` a string or a list of strings; one normalised vector each, in order. */
+  async embed(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJsonObject(req, ctx.maxBodyBytes);
+    const model = requireModel(body);
+    const input = textInputs(body.input, 'input');
+    if (body.truncate !== undefined && typeof body.truncate !== 'boolean') throw new HttpError(400, '"truncate" must be true or false.');
+    const dimensions = positiveInteger(body.dimensions, 'dimensions');
+    if (input.length === 0) {
+      // Ollama answers an empty input with no vectors (it only loads the model).
+      routingFor(() => ctx.coordinator.nodes(), model);
+      sendJson(res, 200, JSON.stringify({ model, embeddings: [] }));
+      return;
+    }
+    const started = process.hrtime.bigint();
+    await relayEmbedding(ctx.coordinator, res, {
+      model,
+      work: { kind: 'embedding', input, ...(dimensions !== undefined && { dimensions }), ...(typeof body.truncate === 'boolean' && { truncate: body.truncate }) },
+      shape: 'ollama',
+      encode: (done) => JSON.stringify({ model, embeddings: done.embeddings ?? [], total_duration: Number(process.hrtime.bigint() - started), load_duration: 0, prompt_eval_count: done.tokens.prompt ?? 0 }),
+    });
+  },
+
+  /** `/api/embeddings`, the older route: one `prompt`, one vector (not normalised by Ollama nodes). */
+  async embeddings(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJsonObject(req, ctx.maxBodyBytes);
+    const model = requireModel(body);
+    if (body.prompt !== undefined && typeof body.prompt !== 'string') throw new HttpError(400, '"prompt" must be a string.');
+    const prompt = (body.prompt as string | undefined) ?? '';
+    if (prompt === '') {
+      routingFor(() => ctx.coordinator.nodes(), model);
+      sendJson(res, 200, JSON.stringify({ embedding: [] }));
+      return;
+    }
+    await relayEmbedding(ctx.coordinator, res, {
+      model,
+      work: { kind: 'embedding', input: [prompt], legacy: true },
+      shape: 'ollama',
+      encode: (done) => JSON.stringify({ embedding: done.embeddings?.[0] ?? [] }),
     });
   },
 

@@ -5,6 +5,9 @@ import type { GatewayContext } from './gatewayContext';
 import { HttpError, readJsonObject, sendJson } from './gatewayHttp';
 import { listModelNames, routingFor } from './modelRoute';
 import { OpenAIEncoder } from './openaiWire';
+import { OpenAICompletionEncoder } from './openaiCompletionWire';
+import { relayEmbedding } from './embeddingRelay';
+import { positiveInteger, textInputs } from './bodyFields';
 
 /** The OpenAI-compatible API over the cluster: chat completions (SSE or whole) and the model list. */
 export const openaiRoutes = {
@@ -29,12 +32,82 @@ export const openaiRoutes = {
     });
   },
 
+  /**
+   * The legacy `/v1/completions` (what OpenAI-style autocomplete plugins call): the prompt as it
+   * is and, where the node fills in the middle, `suffix`; routed like a chat, streamed or whole.
+   */
+  async completions(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJsonObject(req, ctx.maxBodyBytes);
+    if (typeof body.model !== 'string' || body.model === '') throw new HttpError(400, '"model" is required: harombe, harombe:tier0|1|2 or a model a node serves.');
+    let prompt = body.prompt;
+    // One prompt per request: a list of one is that prompt.
+    if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === 'string') prompt = prompt[0];
+    if (typeof prompt !== 'string') throw new HttpError(400, '"prompt" must be a string (one prompt per request; token arrays are not taken).');
+    if (body.suffix !== undefined && body.suffix !== null && typeof body.suffix !== 'string') throw new HttpError(400, '"suffix" must be a string.');
+    if (body.n !== undefined && body.n !== null && body.n !== 1) throw new HttpError(400, '"n" must be 1: the gateway answers one completion per request.');
+    if (body.echo === true) throw new HttpError(400, '"echo" is not supported.');
+    const temperature = optionalNumber(body.temperature, 'temperature');
+    const topP = optionalNumber(body.top_p, 'top_p');
+    const seed = optionalNumber(body.seed, 'seed');
+    const maxTokens = positiveInteger(body.max_tokens, 'max_tokens');
+    const stop = stopList(body.stop);
+    const routing = routingFor(() => ctx.coordinator.nodes(), body.model);
+    const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
+    const suffix = typeof body.suffix === 'string' && body.suffix !== '' ? body.suffix : undefined;
+    await relayCompletion(ctx.coordinator, res, {
+      stream: body.stream === true,
+      encoder: new OpenAICompletionEncoder(body.model, streamOptions?.include_usage === true),
+      request: {
+        messages: [],
+        prompt,
+        temperature,
+        ...routing,
+        work: { kind: 'completion', prompt, ...(suffix !== undefined && { suffix }), ...(maxTokens !== undefined && { maxTokens }), ...(stop && { stop }), ...(topP !== undefined && { topP }), ...(seed !== undefined && { seed }) },
+      },
+    });
+  },
+
+  /** `/v1/embeddings`: one vector per input, in order; `encoding_format: base64` as OpenAI sends it (little-endian float32). */
+  async embeddings(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJsonObject(req, ctx.maxBodyBytes);
+    if (typeof body.model !== 'string' || body.model === '') throw new HttpError(400, '"model" is required: the embedding model a node serves.');
+    const model = body.model;
+    const input = textInputs(body.input, 'input');
+    if (input.length === 0) throw new HttpError(400, '"input" must not be empty.');
+    const format = body.encoding_format ?? 'float';
+    if (format !== 'float' && format !== 'base64') throw new HttpError(400, '"encoding_format" must be "float" or "base64".');
+    const dimensions = positiveInteger(body.dimensions, 'dimensions');
+    await relayEmbedding(ctx.coordinator, res, {
+      model,
+      work: { kind: 'embedding', input, ...(dimensions !== undefined && { dimensions }) },
+      shape: 'openai',
+      encode: (done) => {
+        const data = (done.embeddings ?? []).map((v, index) => ({ object: 'embedding', index, embedding: format === 'base64' ? Buffer.from(Float32Array.from(v).buffer).toString('base64') : v }));
+        const tokens = done.tokens.prompt ?? 0;
+        return JSON.stringify({ object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+      },
+    });
+  },
+
   models(ctx: GatewayContext, _req: IncomingMessage, res: ServerResponse): void {
     const created = Math.floor(Date.now() / 1000);
     const data = listModelNames(ctx.coordinator.nodes()).map((id) => ({ id, object: 'model', created, owned_by: id.startsWith('harombe') ? 'harombe' : 'cluster' }));
     sendJson(res, 200, JSON.stringify({ object: 'list', data }));
   },
 };
+
+function optionalNumber(raw: unknown, field: string): number | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'number' || !Number.isFinite(raw)) throw new HttpError(400, `"${field}" must be a number.`);
+  return raw;
+}
+
+function stopList(raw: unknown): string[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'string') return [raw];
+  if (Array.isArray(raw) && raw.every((s) => typeof s === 'string')) return raw as string[];
+  throw new HttpError(400, '"stop" must be a string or a list of strings.');
+}
 
 const ROLES: readonly string[] = ['system', 'developer', 'user', 'assistant', 'tool'];
 

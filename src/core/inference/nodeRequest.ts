@@ -515,7 +515,8 @@ function statusError(status: number, headers: IncomingHttpHeaders, text: string,
     const exceeded = contextExceeded(text);
     if (exceeded) return new NodeError('context_exceeded', `${host} refused the prompt as longer than its context window${suffix}`, { status, ...exceeded });
   }
-  if (status === 400) {
+  // A 400 in most servers' words; a model that cannot embed is a 500 (Ollama 0.12) or 501 (llama-server).
+  if (status === 400 || status === 500 || status === 501) {
     const capability = refusedCapability(text);
     if (capability) return new NodeError('unsupported', `${host}: ${text}`, { status, capability });
   }

@@ -42,7 +42,43 @@ export interface ChatRequest {
   signal?: CancelSignal;
   /** Relay this client request instead of building one from `messages` (wire clients only). */
   wire?: WireRequest;
+  /**
+   * Asks the node for this instead of a chat turn (`messages` is then empty). Only the clients
+   * made for such work read it (`TextCompletionClient`, `EmbeddingClient`).
+   */
+  work?: NodeWork;
 }
+
+/**
+ * A raw text completion: the prompt as it is, without a chat template, and where the model fills
+ * in the middle, the text after the cursor (`suffix`). Autocomplete sends these.
+ */
+export interface TextCompletionWork {
+  kind: 'completion';
+  prompt: string;
+  suffix?: string;
+  maxTokens?: number;
+  stop?: string[];
+  topP?: number;
+  seed?: number;
+}
+
+/**
+ * Embeddings of every input, answered in the inputs' order. `legacy` is Ollama's older
+ * `/api/embeddings` (one prompt; vectors not normalised), asked of Ollama nodes as such.
+ */
+export interface EmbeddingWork {
+  kind: 'embedding';
+  input: string[];
+  legacy?: boolean;
+  /** Shorten each vector to this many dimensions, where the model and server allow it. */
+  dimensions?: number;
+  /** Ollama's `truncate`: false makes an input longer than the window an error instead of cut. */
+  truncate?: boolean;
+}
+
+/** Work other than a chat turn that a node is asked for. */
+export type NodeWork = TextCompletionWork | EmbeddingWork;
 
 /**
  * A gateway client's own request, for a node that speaks the client's API: its body goes to the
@@ -79,6 +115,8 @@ export type ChatChunk =
       evalMs?: number;
       /** For a `WireRequest`: the node's closing record(s), as it sent them. */
       wire?: Buffer;
+      /** For `EmbeddingWork`: one vector per input, in the inputs' order. */
+      embeddings?: number[][];
     };
 
 /** Whole records of a `WireRequest`'s answer as the node sent them, and what they say. */

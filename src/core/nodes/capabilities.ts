@@ -42,10 +42,12 @@ export function parseCapabilities(value: unknown): Capability[] | undefined {
  * `registry.ollama.ai/library/gemma2:2b does not support tools` (also `insert`, `vision`,
  * `thinking`, `completion`, `embedding`); vLLM and llama.cpp started without tool parsing say
  * `"auto" tool choice requires --enable-auto-tool-choice` / `tools param requires --jinja flag`;
- * servers without vision say `image input is not supported`.
+ * servers without vision say `image input is not supported`. A model that cannot embed answers
+ * `this model does not support embeddings` (Ollama 0.12, a 500 from runner/ollamarunner/runner.go),
+ * or through llama-server `This server does not support embeddings. Start it with --embeddings` (501).
  */
 export function refusedCapability(message: string): Capability | undefined {
-  const m = /does not support (tools|insert|vision|thinking|completion|embedding|chat|generate|images?)\b/i.exec(message);
+  const m = /does not support (tools|insert|vision|thinking|completion|embedding|chat|generate|images?)(?:s\b|\b)/i.exec(message);
   if (m) {
     const word = (m[1] as string).toLowerCase();
     if (word === 'chat' || word === 'generate') return 'completion';

@@ -1,6 +1,6 @@
 import type { ChatEvent, DoneEvent } from '../chatEvent';
 import type { HarombeConfig } from '../config/schema';
-import type { ChatChunk, ChatMessage, ChatRequest as NodeChatRequest, ChunkSink, InferenceClient, ToolDefinition, WireRequest } from '../inference/types';
+import type { ChatChunk, ChatMessage, ChatRequest as NodeChatRequest, ChunkSink, InferenceClient, NodeWork, ToolDefinition, WireRequest } from '../inference/types';
 import { NodeError } from '../inference/nodeError';
 import type { ClusterMetrics } from '../metrics/clusterMetrics';
 import type { NodeInfo } from '../nodes/nodeInfo';
@@ -11,7 +11,7 @@ import type { Logger } from '../util/logger';
 import type { Classification, Intent, Tier } from './classification';
 import { classify } from './classifier';
 import type { Candidate, NodeSelector } from './nodeSelector';
-import { capabilitiesNeeded, capabilityRequirement } from './requestNeeds';
+import { capabilitiesNeeded, capabilityRequirement, NATIVE_API } from './requestNeeds';
 import { allFailed, describeFailure, noNodeError } from './routeErrors';
 import { thinkFor } from './thinkSetting';
 
@@ -38,14 +38,22 @@ export interface CompleteRequest {
    * answer then arrives as `wire` events); other nodes get `messages`, as without it.
    */
   wire?: WireRequest;
+  /**
+   * Work other than a chat turn (a raw text completion, embeddings): routed, retried and counted
+   * like a chat, on nodes whose model can do it; `messages` is then empty.
+   */
+  work?: NodeWork;
   signal?: CancelSignal;
 }
 
 /** Takes a request's events as they happen; a promise returned holds the node's answer back until it settles. */
 export type EventSink = (event: ChatEvent) => void | Promise<void>;
 
-/** The client for one attempt on `node`: the wire client when the gateway's request can be relayed as it came, else the node's own. */
-export type ClientFactory = (node: NodeInfo, wire: WireRequest | undefined) => { client: InferenceClient; relayed: boolean };
+/**
+ * The client for one attempt on `node`: for `work`, the client for that work in the node's API;
+ * else the wire client when the gateway's request can be relayed as it came, else the node's own.
+ */
+export type ClientFactory = (node: NodeInfo, wire: WireRequest | undefined, work?: NodeWork) => { client: InferenceClient; relayed: boolean };
 
 export interface FailoverPorts {
   registry: NodeRegistry;
@@ -93,14 +101,20 @@ export class FailoverRunner {
       if (withModel.length > 0 && !withModel.some((n) => n.tier === classification.tier)) classification.tier = (withModel[0] as NodeInfo).tier;
     }
     let needs = capabilitiesNeeded(request);
-    const pick = () =>
-      selector.select(registry.list(), {
+    const pick = () => {
+      const nodes = registry.list();
+      const requirements = needs.map((c) => capabilityRequirement(c, wanted, nodes));
+      if (request.work) requirements.push(NATIVE_API);
+      return selector.select(nodes, {
         tier: classification.tier,
         eligible: (n) => serves(n) && registry.isEligible(n.name),
-        requirements: needs.map(capabilityRequirement),
+        requirements,
         exclude: tried,
         sticky: request.stickyNode,
+        // A tier is a size of chat model; for embeddings only the named model matters.
+        anyTier: request.work?.kind === 'embedding',
       });
+    };
 
     const pickOrDropTools = (): Candidate | undefined => {
       const found = pick();
@@ -143,7 +157,7 @@ export class FailoverRunner {
       for (;;) {
         const node = candidate.node;
         tried.add(node.name);
-        const { client, relayed } = this.ports.clientFor(node, shownPartial ? undefined : request.wire);
+        const { client, relayed } = this.ports.clientFor(node, shownPartial ? undefined : request.wire, request.work);
         const recorder = new AttemptRecorder(clock, node, candidate.tier, request.model, started, fallbacks, () => release());
         try {
           await this.attempt(candidate, request, client, relayed ? request.wire : undefined, (chunk) => {
@@ -170,8 +184,9 @@ export class FailoverRunner {
             await sink({ type: 'error', code: 'invalid_request', message: `The request cannot be sent: ${reason}.`, attempts });
             return;
           }
-          if (err instanceof NodeError && err.kind === 'unsupported' && err.details.capability) {
+          if (err instanceof NodeError && err.kind === 'unsupported' && err.details.capability && (wanted === undefined || wanted === node.model)) {
             // The model cannot do it: this node is passed over for such requests from now on.
+            // (A refusal for another model the node has says nothing of its own model.)
             registry.learnRefusal(node.name, err.details.capability);
           }
           if (err instanceof NodeError && err.kind === 'context_exceeded' && err.details.contextTokens) registry.learnWindow(node.name, err.details.contextTokens);
@@ -234,6 +249,7 @@ export class FailoverRunner {
       think: thinkFor(this.ports.config(), candidate.node),
       signal: controller,
       wire,
+      work: request.work,
     };
     try {
       await registry.breaker(name).execute(async () => {
@@ -354,6 +370,7 @@ class AttemptRecorder {
         perSecond: chunk.completionTokens ? (chunk.completionTokens * 1000) / genMs : undefined,
       },
       ...(chunk.wire && { wire: chunk.wire }),
+      ...(chunk.embeddings && { embeddings: chunk.embeddings }),
     };
   }
 }

@@ -27,6 +27,8 @@ export interface SelectionRequest {
   exclude?: ReadonlySet<string>;
   /** The node that served the conversation's previous turn: its KV cache makes the next answer start sooner. */
   sticky?: string;
+  /** Tiers do not apply (embeddings: any node with the model will do): every tier, whatever the strategy. */
+  anyTier?: boolean;
 }
 
 export interface Candidate {
@@ -56,7 +58,7 @@ export class NodeSelector {
   select(nodes: readonly NodeInfo[], request: SelectionRequest): Candidate | undefined {
     const passedOver: string[] = [];
     const requirements = request.requirements ?? [];
-    for (const tier of fallbackOrder(request.tier, this.policy.strategy)) {
+    for (const tier of fallbackOrder(request.tier, request.anyTier ? 'graceful' : this.policy.strategy)) {
       const up = nodes.filter((n) => n.tier === tier && !request.exclude?.has(n.name) && request.eligible(n));
       const pool = up.filter((n) => requirements.every((r) => r.met(n)));
       for (const n of up) {

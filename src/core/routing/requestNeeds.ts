@@ -1,10 +1,12 @@
-import type { ChatMessage, ToolDefinition, WireRequest } from '../inference/types';
+import type { ChatMessage, NodeWork, ToolDefinition, WireRequest } from '../inference/types';
 import { nodeCan } from '../nodes/capabilities';
 import type { Capability, NodeInfo } from '../nodes/nodeInfo';
 import type { Requirement } from './nodeSelector';
 
-/** The capabilities a chat request needs of a node's model. */
-export function capabilitiesNeeded(request: { messages: readonly ChatMessage[]; tools?: readonly ToolDefinition[]; wire?: WireRequest }): Capability[] {
+/** The capabilities a request needs of a node's model. */
+export function capabilitiesNeeded(request: { messages: readonly ChatMessage[]; tools?: readonly ToolDefinition[]; wire?: WireRequest; work?: NodeWork }): Capability[] {
+  if (request.work?.kind === 'embedding') return ['embedding'];
+  if (request.work?.kind === 'completion') return request.work.suffix ? ['completion', 'insert'] : ['completion'];
   const needs: Capability[] = ['completion'];
   const wireBody = request.wire?.body;
   if ((request.tools?.length ?? 0) > 0 || hasItems(wireBody?.tools)) needs.push('tools');
@@ -12,13 +14,30 @@ export function capabilitiesNeeded(request: { messages: readonly ChatMessage[]; 
   return needs;
 }
 
-/** A node qualifies unless it is known to lack `capability`. */
-export function capabilityRequirement(capability: Capability): Requirement {
+/**
+ * A node qualifies unless the model it would be asked for is known to lack `capability`. A node's
+ * facts are about its configured model; a request for another model the node has (`model`) is
+ * judged by a node whose configured model that is, and passes when none says.
+ */
+export function capabilityRequirement(capability: Capability, model?: string, all: readonly NodeInfo[] = []): Requirement {
+  const factsFor = (n: NodeInfo): NodeInfo | undefined => {
+    if (model === undefined || n.model === model) return n;
+    return all.find((m) => m.model === model && m.capabilities.source !== 'unknown');
+  };
   return {
-    met: (n: NodeInfo) => nodeCan(n, capability) !== false,
-    unmet: (n: NodeInfo) => `${n.model} on ${n.name} ${LACKS[capability]}`,
+    met: (n: NodeInfo) => {
+      const facts = factsFor(n);
+      return facts === undefined || nodeCan(facts, capability) !== false;
+    },
+    unmet: (n: NodeInfo) => `${model ?? n.model} on ${n.name} ${LACKS[capability]}`,
   };
 }
+
+/** Raw completions and embeddings need a node's native API: a Harombe 0.3.1 worker has only `/api/complete`. */
+export const NATIVE_API: Requirement = {
+  met: (n: NodeInfo) => n.kind !== 'harombe' || n.api === 'ollama',
+  unmet: (n: NodeInfo) => `${n.name} is a Harombe 0.3.1 worker (only /api/complete)`,
+};
 
 const LACKS: Record<Capability, string> = {
   completion: 'does not chat (an embedding model)',

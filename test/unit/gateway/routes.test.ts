@@ -75,7 +75,7 @@ describe('gateway: Harombe API, probes, metrics and errors', function () {
     const unknown = await fetch(`${h.url}/api/nope`);
     assert.equal(unknown.status, 404);
     assert.match(((await unknown.json()) as { error: string }).error, /No route GET \/api\/nope\. Routes: .*POST \/api\/chat/);
-    const unknownV1 = await fetch(`${h.url}/v1/embeddings`, { method: 'POST' });
+    const unknownV1 = await fetch(`${h.url}/v1/audio/speech`, { method: 'POST' });
     assert.equal(unknownV1.status, 404);
     assert.equal(((await unknownV1.json()) as { error: { code: string } }).error.code, 'not_found');
     const method = await fetch(`${h.url}/api/chat`);
@@ -89,6 +89,15 @@ describe('gateway: Harombe API, probes, metrics and errors', function () {
       ['/api/chat', { model: 'harombe', messages: [{ role: 'wizard', content: 'x' }] }, /messages\[0\]\.role must be one of/],
       ['/api/chat', { model: 'harombe', messages: [{ role: 'user', content: 'x' }], options: { temperature: 'hot' } }, /temperature/],
       ['/api/generate', { model: 'harombe' }, /"prompt" must be a string/],
+      ['/api/show', {}, /"model" is required/],
+      ['/api/embed', { model: 'harombe', input: [1, 2] }, /"input" must be a string or a list of strings/],
+      ['/api/embed', { model: 'harombe', input: 'x', dimensions: -3 }, /"dimensions" must be a whole number/],
+      ['/api/embed', { model: 'harombe', input: 'x' }, /embeddings need the embedding model by name/],
+      ['/api/embeddings', { model: 'harombe', prompt: 7 }, /"prompt" must be a string/],
+      ['/v1/embeddings', { model: 'harombe', input: 'x', encoding_format: 'hex' }, /"encoding_format" must be/],
+      ['/v1/completions', { model: 'harombe', prompt: 'x', max_tokens: 'many' }, /"max_tokens" must be a whole number/],
+      ['/v1/completions', { model: 'harombe', prompt: ['a', 'b'] }, /one prompt per request/],
+      ['/v1/completions', { model: 'harombe', prompt: 'x', suffix: 3 }, /"suffix" must be a string/],
       ['/v1/chat/completions', { model: 'harombe', messages: [{ role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{oops' } }] }] }, /arguments is not valid JSON/],
     ];
     for (const [path, body, message] of cases) {
