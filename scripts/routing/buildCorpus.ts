@@ -14,6 +14,9 @@ import { pastedErrors } from './corpusErrors';
 import { seedsEnglish } from './corpusSeedsA';
 import { seedsFrench, seedsGerman, seedsPortuguese, seedsSpanish } from './corpusSeedsB';
 import { seedsChinese, seedsJapanese, seedsKorean, seedsRussian, seedsUkrainian } from './corpusSeedsC';
+import { moreChinese, moreEnglish, moreFrench, moreGerman, moreJapanese, moreKorean, morePortuguese, moreRussian, moreSpanish, moreUkrainian } from './corpusSeedsD';
+import { extraEnglish, extraFrench, extraGerman, extraPortuguese, extraSpanish } from './corpusSeedsE';
+import { extraChinese, extraJapanese, extraKorean, extraRussian, extraUkrainian } from './corpusSeedsF';
 import { families, type Family, type SeedTable } from './corpusTypes';
 
 export interface CorpusRow {
@@ -27,17 +30,24 @@ export interface CorpusRow {
   seed: string;
 }
 
+/** Both seed tables of a language, family by family. */
+function merge(a: SeedTable, b: SeedTable): SeedTable {
+  const out: SeedTable = { ...a };
+  for (const [family, seeds] of Object.entries(b) as Array<[Family, string[]]>) out[family] = [...(out[family] ?? []), ...seeds];
+  return out;
+}
+
 const tables: Record<string, SeedTable> = {
-  en: seedsEnglish,
-  de: seedsGerman,
-  es: seedsSpanish,
-  pt: seedsPortuguese,
-  fr: seedsFrench,
-  ru: seedsRussian,
-  uk: seedsUkrainian,
-  zh: seedsChinese,
-  ja: seedsJapanese,
-  ko: seedsKorean,
+  en: merge(merge(seedsEnglish, moreEnglish), extraEnglish),
+  de: merge(merge(seedsGerman, moreGerman), extraGerman),
+  es: merge(merge(seedsSpanish, moreSpanish), extraSpanish),
+  pt: merge(merge(seedsPortuguese, morePortuguese), extraPortuguese),
+  fr: merge(merge(seedsFrench, moreFrench), extraFrench),
+  ru: merge(merge(seedsRussian, moreRussian), extraRussian),
+  uk: merge(merge(seedsUkrainian, moreUkrainian), extraUkrainian),
+  zh: merge(merge(seedsChinese, moreChinese), extraChinese),
+  ja: merge(merge(seedsJapanese, moreJapanese), extraJapanese),
+  ko: merge(merge(seedsKorean, moreKorean), extraKorean),
 };
 
 /** Lookups in an attached file: tier 0 while the context is short, then the fixed rules decide. */

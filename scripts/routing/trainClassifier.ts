@@ -14,6 +14,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ClassifyInput, Tier } from '../../src/core/routing/classification';
+import { conceptsIn } from '../../src/core/routing/conceptLexicon';
 import { ruleFindings } from '../../src/core/routing/rubricRules';
 import { modelText, NGRAM_BUCKETS, ngramBuckets, ruleSignals, separatorsIn } from '../../src/core/routing/tierModel';
 
@@ -23,6 +24,8 @@ const LEARNING_RATE = 0.5;
 const L2 = 1e-5;
 /** Sending a tier-2 prompt lower costs more than the reverse (the issue's ≤ 1 % target). */
 const CLASS_WEIGHT = [1, 1, 2] as const;
+/** Added to tier 2's bias after training: a near tie goes up, not down. */
+const TIER2_MARGIN = Number(process.env.TIER2_MARGIN ?? 1);
 
 interface Example {
   buckets: Map<number, number>;
@@ -30,6 +33,7 @@ interface Example {
   signals: string[];
   tier: Tier;
   floor: Tier;
+  text: string;
   lang: string;
   seed: string;
 }
@@ -52,13 +56,13 @@ function example(row: { input: ClassifyInput; tier: Tier; lang: string; seed: st
   const f = ruleFindings(row.input);
   // The fixed rules decided: the model is never asked, so it learns nothing from the row.
   if (!f.text) return undefined;
-  const text = modelText(f.prompt);
+  const text = modelText(f.ask);
   const buckets = new Map<number, number>();
   const n = ngramBuckets(text, (b) => buckets.set(b, (buckets.get(b) ?? 0) + 1));
   let ascii = true;
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) ascii = false;
-  const signals = ruleSignals({ ruleTier: f.text.tier, floorTier: f.fixed.tier, reasons: f.text.at(), intent: f.intent, contextChars: f.contextChars, promptChars: f.prompt.length, ascii, separators: separatorsIn(text) });
-  return { buckets, norm: n > 0 ? 1 / Math.sqrt(n) : 0, signals, tier: row.tier, floor: f.fixed.tier, lang: row.lang, seed: row.seed };
+  const signals = ruleSignals({ ruleTier: f.text.tier, floorTier: f.fixed.tier, reasons: f.text.at(), intent: f.intent, contextChars: f.contextChars, promptChars: f.prompt.length, ascii, separators: separatorsIn(text), concepts: conceptsIn(text) });
+  return { buckets, norm: n > 0 ? 1 / Math.sqrt(n) : 0, signals, tier: row.tier, floor: f.fixed.tier, text, lang: row.lang, seed: row.seed };
 }
 
 class Model {
@@ -179,12 +183,13 @@ function main(): void {
   const train = [...corpus.filter((r) => !held(r)), ...dev, ...older].map(example).filter((e): e is Example => e !== undefined);
   const model = new Model();
   model.train(train);
+  model.bias[2] = (model.bias[2] as number) + TIER2_MARGIN;
   const q = model.quantize();
   console.log(`trained on ${train.length} prompts (dev.jsonl: ${dev.length > 0 ? 'yes' : 'not found'}): ${report(model, train, q)}`);
   if (validate) {
     const heldOut = corpus.filter(held).map(example).filter((e): e is Example => e !== undefined);
     console.log(`validation (${heldOut.length} prompts of unseen seeds): ${report(model, heldOut, q)}`);
-    if (process.argv.includes('--misses')) for (const e of heldOut) if (model.predict(e, q) !== e.tier) console.log(`  ${e.tier}->${model.predict(e, q)} ${e.seed} ${e.signals[0]}`);
+    if (process.argv.includes('--misses')) for (const e of heldOut) if (model.predict(e, q) !== e.tier) console.log(`  ${e.tier}->${model.predict(e, q)} ${e.seed} ${e.signals[0]} | ${e.text.slice(0, 90).replace(/\n/g, ' ')}`);
     return;
   }
   const signals: Record<string, [number, number, number]> = {};

@@ -1,5 +1,6 @@
 import type { Classification, ClassifyInput, Tier } from './classification';
-import { ruleFindings, type RuleFindings } from './rubricRules';
+import { conceptsIn } from './conceptLexicon';
+import { ruleFindings, rulesOnly, type RuleFindings } from './rubricRules';
 import { modelText, ngramBuckets, reasonKey, ruleSignals, scoreTiers, separatorsIn, type TierWeights } from './tierModel';
 import { tierWeightsFile } from './tierWeights';
 
@@ -21,7 +22,7 @@ function loadWeights(): TierWeights {
   const f = tierWeightsFile;
   if (f.buckets !== 1 << 16) throw new Error(`tierWeights.ts was trained with ${f.buckets} buckets; run npm run train:classifier`);
   const bytes = Buffer.from(f.ngrams, 'base64');
-  weights = { bias: f.bias, signals: f.signals, scale: f.scale, ngrams: new Int8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)) };
+  weights = { bias: f.bias, signals: new Map(Object.entries(f.signals)), scale: f.scale, ngrams: new Int8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)) };
   return weights;
 }
 
@@ -73,7 +74,7 @@ export function explainClassification(input: ClassifyInput): Explanation {
   const other = runnerUp(d.scores, d.tier);
   const signals: Signal[] = [];
   for (const name of d.signals) {
-    const s = w.signals[name];
+    const s = w.signals.get(name);
     if (s) signals.push({ signal: name, weight: round(s[d.tier] - s[other]) });
   }
   for (const [word, weight] of wordPulls(w, d.text, d.tier, other)) signals.push({ signal: `word "${word}"`, weight: round(weight) });
@@ -94,7 +95,7 @@ export function explainClassification(input: ClassifyInput): Explanation {
 
 function decide(findings: RuleFindings, text: RuleFindings['fixed']): Decision {
   const floor = findings.fixed.tier;
-  const modelInput = modelText(findings.prompt);
+  const modelInput = modelText(findings.ask);
   const signals = ruleSignals({
     ruleTier: text.tier,
     floorTier: floor,
@@ -104,6 +105,7 @@ function decide(findings: RuleFindings, text: RuleFindings['fixed']): Decision {
     promptChars: findings.prompt.length,
     ascii: isAscii(modelInput),
     separators: separatorsIn(modelInput),
+    concepts: conceptsIn(modelInput),
   });
   const scores = scoreTiers(loadWeights(), modelInput, signals);
   const modelTier = argmax(scores);
@@ -112,11 +114,8 @@ function decide(findings: RuleFindings, text: RuleFindings['fixed']): Decision {
 }
 
 function classification(d: Decision): Classification {
-  const { fixed, text } = d.findings;
-  if (d.tier === d.rulesTier) {
-    const reasons = [...fixed.at(d.tier), ...(text?.at(d.tier) ?? [])];
-    return { tier: d.tier, reasons: reasons.slice(0, 4) };
-  }
+  const { text } = d.findings;
+  if (d.tier === d.rulesTier) return rulesOnly(d.findings);
   // The model overrode the rules: name the words that carried it, and what the rules alone said.
   const words = wordPulls(loadWeights(), d.text, d.tier, runnerUp(d.scores, d.tier))
     .slice(0, 3)
@@ -152,7 +151,8 @@ function wordAround(text: string, at: number, length: number): string | undefine
   while (start > 0 && at - start < 12 && !SPACE.test(text[start - 1] as string)) start--;
   while (end < text.length && end - at < 16 && !SPACE.test(text[end] as string)) end++;
   const word = text.slice(start, end).trim();
-  return word.length === 0 || PUNCT.test(word) ? undefined : word.slice(0, 16);
+  // Two letters of a Latin word say little to a reader; two CJK characters are a word.
+  return word.length < (word.charCodeAt(0) > 0x2e80 ? 2 : 3) || PUNCT.test(word) ? undefined : word.slice(0, 16);
 }
 
 function isAscii(text: string): boolean {

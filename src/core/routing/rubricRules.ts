@@ -284,6 +284,11 @@ export interface RuleFindings {
   intent: string;
   contextChars: number;
   prompt: string;
+  /**
+   * The ask as the rules read it: lower-cased prose with code masked (`§` inline, `¶` a block) and
+   * pasted material around it left out. Empty when the fixed rules decided.
+   */
+  ask: string;
 }
 
 /** Runs the rubric's rules: the fixed ones, then the text patterns unless tier 2 is already fixed. */
@@ -306,15 +311,24 @@ export function ruleFindings(input: ClassifyInput): RuleFindings {
   if (intent === 'explain' || intent === 'fix' || intent === 'docs') fixed.add(1, `${intent} intent`);
 
   let text: Reasons | undefined;
+  let ask = '';
   if (fixed.tier < 2) {
     text = new Reasons();
     if (prompt.trim().length === 0) text.add(0, 'empty prompt');
-    else classifyText(prepare(prompt), contextChars, text);
+    else ask = classifyText(prepare(prompt), contextChars, text);
   }
-  return { fixed, text, intent, contextChars, prompt };
+  return { fixed, text, intent, contextChars, prompt, ask };
 }
 
-function classifyText(t: Prepared, contextChars: number, out: Reasons): void {
+/** What the rules alone decide: the fixed rules' floor and the text patterns, with their reasons. */
+export function rulesOnly(f: RuleFindings): Classification {
+  if (!f.text) return f.fixed.result();
+  const tier = Math.max(f.fixed.tier, f.text.tier) as Tier;
+  return { tier, reasons: [...f.fixed.at(tier), ...f.text.at(tier)].slice(0, 4) };
+}
+
+/** Adds the text's reasons to `out`; returns the ask it read them from. */
+function classifyText(t: Prepared, contextChars: number, out: Reasons): string {
   const text = askPart(focus(t.prose));
   const start = text.trimStart();
   const clauses = clausesIn(text);
@@ -390,7 +404,7 @@ function classifyText(t: Prepared, contextChars: number, out: Reasons): void {
   if (tradeoffs && (asks >= 2 || P.writeTarget.test(text, clauses))) out.add(2, 'ask plus trade-offs');
 
   if (target && P.bigBuild.test(target[1] ?? '')) out.add(2, 'asks to build a whole application');
-  if (out.tier === 2) return;
+  if (out.tier === 2) return text;
 
   // ---- Tier 1 ----
   const strongBrief = P.briefStrong.test(text);
@@ -420,10 +434,11 @@ function classifyText(t: Prepared, contextChars: number, out: Reasons): void {
   if (contextChars > 0 && !greeting && (deictic || P.changeGiven.test(text, clauses)) && !P.lookup.test(start)) {
     out.add(1, 'reasoning over attached code');
   }
-  if (out.tier === 1) return;
+  if (out.tier === 1) return text;
 
   // ---- Tier 0: say which kind of simple it is ----
   out.add(0, tier0Reason(text, start, t, { greeting, concept, howTo, strongBrief, contextChars }));
+  return text;
 }
 
 /** errorText, or errorWord where its literals occur. */
