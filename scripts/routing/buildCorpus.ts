@@ -64,6 +64,26 @@ const lookups: Record<string, string[]> = {
   ko: ['이 파일은 무슨 언어로 작성됐어?', '여기서 포트 설정하는 게 몇 번째 줄이야?'],
 };
 
+/** A question about a pasted document (tier 1: reasoning over one document), before or after it. */
+const material: Record<string, string[]> = {
+  en: ['{doc}\n\nwhat is the main point of the above?', 'tl;dr this for me:\n\n{doc}', '{doc}\n\ndoes this argument hold up?'],
+  de: ['{doc}\n\nwas ist die kernaussage davon?', 'fass das kurz zusammen:\n\n{doc}'],
+  es: ['{doc}\n\n¿cuál es la idea principal de esto?', 'resúmeme esto:\n\n{doc}'],
+  pt: ['{doc}\n\nqual é a ideia principal disso?', 'resume isso pra mim:\n\n{doc}'],
+  fr: ['{doc}\n\nc\'est quoi l\'idée principale ?', 'résume-moi ça :\n\n{doc}'],
+  ru: ['{doc}\n\nв чём тут основная мысль?', 'перескажи коротко:\n\n{doc}'],
+  uk: ['{doc}\n\nяка тут головна думка?', 'перекажи коротко:\n\n{doc}'],
+  zh: ['{doc}\n\n上面这段的核心观点是什么？', '帮我总结一下：\n\n{doc}'],
+  ja: ['{doc}\n\n上の文章の要点は何？', 'これを要約して：\n\n{doc}'],
+  ko: ['{doc}\n\n위 글의 핵심이 뭐야?', '이거 요약해줘:\n\n{doc}'],
+};
+
+const documents: readonly string[] = [
+  'Incident 2024-03: the payments service returned 502s for 14 minutes. The cause was a connection pool exhausted after a deploy doubled the number of workers per pod while the database kept its limit of 100 connections. Retries from the mobile clients amplified the load. We rolled back, raised the limit and added pool metrics to the dashboard.',
+  'Our proposal is to keep one repository per team and publish shared code as versioned packages. Teams release on their own schedule; a breaking change in a shared package needs a major version and a migration note. The cost is slower propagation of fixes, which we accept for fewer cross-team merge conflicts.',
+  'Die neue Suchfunktion indexiert Dokumente nachts und beantwortet Anfragen aus dem Index. Änderungen tagsüber erscheinen erst am nächsten Morgen. Für die meisten Nutzer reicht das; das Support-Team braucht aber aktuelle Treffer und soll deshalb direkt in der Datenbank suchen.',
+];
+
 const slots: Record<string, readonly string[]> = {
   pl: ['Python', 'Go', 'TypeScript', 'Rust', 'Java', 'Kotlin', 'C#', 'Ruby', 'PHP', 'JavaScript', 'python', 'go', 'ts'],
   fn: ['`parseConfig`', 'load_users', '`OrderService.checkout`', 'handleRequest', '`calc_total()`', 'UserRepository', '`retryWithBackoff`', 'normalize_path'],
@@ -104,7 +124,9 @@ function fill(template: string): string {
     .replace(/\{(pl|fn|db|n)\}/g, (_m, k: string) => pick(slots[k] ?? []))
     .replace(/\{a\}/g, a)
     .replace(/\{b\}/g, b)
-    .replace(/\{err\}/g, () => pick(pastedErrors));
+    .replace(/\{err\}/g, () => pick(pastedErrors))
+    // Four to eight paragraphs: a document, not a passing quote.
+    .replace(/\{doc\}/g, () => Array.from({ length: 4 + Math.floor(random() * 5) }, () => pick(documents)).join('\n\n'));
 }
 
 /** How a hurried user types it: no capitals, no closing punctuation, maybe a swapped pair of letters. */
@@ -145,12 +167,13 @@ function build(): CorpusRow[] {
   };
   for (const [lang, table] of Object.entries(tables)) {
     for (const family of Object.keys(families) as Family[]) {
-      const seeds = family === 'lookup' ? (lookups[lang] ?? []) : (table[family] ?? []);
+      const seeds = family === 'lookup' ? (lookups[lang] ?? []) : family === 'material' ? (material[lang] ?? []) : (table[family] ?? []);
       seeds.forEach((template, i) => {
         const seed = `${lang}/${family}/${i}`;
         const tier = families[family];
         const body = template.replace(/^\[c\]/, '');
-        const copies = /\{(?:pl|fn|db|n|a|err)\}/.test(body) ? 3 : 1;
+        // Collision families are one phrasing each: three copies would outweigh the plain uses of the word.
+        const copies = /\{(?:pl|fn|db|n|a|err|doc)\}/.test(body) && !/^c\d$/.test(family) ? 3 : 1;
         for (let c = 0; c < copies; c++) {
           const prompt = fill(body);
           const context = family === 'lookup' ? 200 + Math.floor(random() * 4_000) : contextFor(template);

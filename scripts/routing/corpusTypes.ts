@@ -15,6 +15,7 @@ export const families = {
   compare: 1,
   summarize: 1,
   c1: 1,
+  material: 1,
   refactor: 2,
   tests: 2,
   design: 2,

@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { ClassifyInput, Tier } from '../../src/core/routing/classification';
 import { conceptsIn } from '../../src/core/routing/conceptLexicon';
 import { ruleFindings } from '../../src/core/routing/rubricRules';
-import { modelText, NGRAM_BUCKETS, ngramBuckets, ruleSignals, separatorsIn } from '../../src/core/routing/tierModel';
+import { decideTier, modelText, NGRAM_BUCKETS, ngramBuckets, ruleSignals, separatorsIn } from '../../src/core/routing/tierModel';
 
 const SEED = 0x7e1e_2026;
 const EPOCHS = 40;
@@ -26,6 +26,9 @@ const L2 = 1e-5;
 const CLASS_WEIGHT = [1, 1, 2] as const;
 /** Added to tier 2's bias after training: a near tie goes up, not down. */
 const TIER2_MARGIN = Number(process.env.TIER2_MARGIN ?? 1);
+/** How far the model must lead the rules' tier to override them, up and down (see decideTier). */
+const OVERRIDE_UP = Number(process.env.OVERRIDE_UP ?? 0);
+const OVERRIDE_DOWN = Number(process.env.OVERRIDE_DOWN ?? 3);
 
 interface Example {
   buckets: Map<number, number>;
@@ -33,6 +36,7 @@ interface Example {
   signals: string[];
   tier: Tier;
   floor: Tier;
+  rulesTier: Tier;
   text: string;
   lang: string;
   seed: string;
@@ -62,7 +66,7 @@ function example(row: { input: ClassifyInput; tier: Tier; lang: string; seed: st
   let ascii = true;
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) ascii = false;
   const signals = ruleSignals({ ruleTier: f.text.tier, floorTier: f.fixed.tier, reasons: f.text.at(), intent: f.intent, contextChars: f.contextChars, promptChars: f.prompt.length, ascii, separators: separatorsIn(text), concepts: conceptsIn(text) });
-  return { buckets, norm: n > 0 ? 1 / Math.sqrt(n) : 0, signals, tier: row.tier, floor: f.fixed.tier, text, lang: row.lang, seed: row.seed };
+  return { buckets, norm: n > 0 ? 1 / Math.sqrt(n) : 0, signals, tier: row.tier, floor: f.fixed.tier, rulesTier: f.text.tier, text, lang: row.lang, seed: row.seed };
 }
 
 class Model {
@@ -86,10 +90,7 @@ class Model {
   }
 
   predict(e: Example, quantized?: { g: Int8Array; scale: number }): Tier {
-    const s = this.scores(e, quantized);
-    let best = 0;
-    for (let c = 1; c < 3; c++) if ((s[c] as number) > (s[best] as number)) best = c;
-    return Math.max(best, e.floor) as Tier;
+    return decideTier(this.scores(e, quantized), e.rulesTier, e.floor, OVERRIDE_UP, OVERRIDE_DOWN);
   }
 
   train(data: Example[]): void {
@@ -205,6 +206,8 @@ function main(): void {
     `  buckets: ${NGRAM_BUCKETS},`,
     `  bias: [${[...model.bias].map(r4).join(', ')}] as [number, number, number],`,
     `  scale: ${q.scale.toPrecision(8)},`,
+    `  overrideUp: ${OVERRIDE_UP},`,
+    `  overrideDown: ${OVERRIDE_DOWN},`,
     `  signals: ${JSON.stringify(signals)} as Record<string, [number, number, number]>,`,
     `  ngrams: '${Buffer.from(q.g.buffer).toString('base64')}',`,
     '};',

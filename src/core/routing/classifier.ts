@@ -1,7 +1,7 @@
 import type { Classification, ClassifyInput, Tier } from './classification';
 import { conceptsIn } from './conceptLexicon';
 import { ruleFindings, rulesOnly, type RuleFindings } from './rubricRules';
-import { modelText, ngramBuckets, reasonKey, ruleSignals, scoreTiers, separatorsIn, type TierWeights } from './tierModel';
+import { decideTier, modelText, ngramBuckets, reasonKey, ruleSignals, scoreTiers, separatorsIn, type TierWeights } from './tierModel';
 import { tierWeightsFile } from './tierWeights';
 
 /*
@@ -22,7 +22,7 @@ function loadWeights(): TierWeights {
   const f = tierWeightsFile;
   if (f.buckets !== 1 << 16) throw new Error(`tierWeights.ts was trained with ${f.buckets} buckets; run npm run train:classifier`);
   const bytes = Buffer.from(f.ngrams, 'base64');
-  weights = { bias: f.bias, signals: new Map(Object.entries(f.signals)), scale: f.scale, ngrams: new Int8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)) };
+  weights = { bias: f.bias, signals: new Map(Object.entries(f.signals)), scale: f.scale, overrideUp: f.overrideUp, overrideDown: f.overrideDown, ngrams: new Int8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)) };
   return weights;
 }
 
@@ -54,8 +54,8 @@ export interface Explanation extends Classification {
   decidedBy: 'fixed rules' | 'rules and model agree' | 'model over rules';
   fixedRules: { tier: Tier; reasons: readonly string[] };
   rules: { tier: Tier; reasons: readonly string[] };
-  /** The model's probability for each tier (before the fixed rules' floor). */
-  model: { tier: Tier; probabilities: [number, number, number] };
+  /** The model's probability for each tier (before the fixed rules' floor); absent when the fixed rules decided. */
+  model?: { tier: Tier; probabilities: [number, number, number] };
   /** The strongest rule signals and words for the chosen tier over the runner-up, strongest first. */
   signals: Signal[];
 }
@@ -66,7 +66,7 @@ export function explainClassification(input: ClassifyInput): Explanation {
   const fixedRules = { tier: findings.fixed.tier, reasons: findings.fixed.at() };
   if (!findings.text) {
     const { tier, reasons } = findings.fixed.result();
-    return { tier, reasons, decidedBy: 'fixed rules', fixedRules, rules: fixedRules, model: { tier, probabilities: [Number.NaN, Number.NaN, Number.NaN] }, signals: [] };
+    return { tier, reasons, decidedBy: 'fixed rules', fixedRules, rules: fixedRules, signals: [] };
   }
   const d = decide(findings, findings.text);
   const { tier, reasons } = classification(d);
@@ -107,23 +107,45 @@ function decide(findings: RuleFindings, text: RuleFindings['fixed']): Decision {
     separators: separatorsIn(modelInput),
     concepts: conceptsIn(modelInput),
   });
-  const scores = scoreTiers(loadWeights(), modelInput, signals);
-  const modelTier = argmax(scores);
+  const w = loadWeights();
+  const scores = scoreTiers(w, modelInput, signals);
   const rulesTier = Math.max(floor, text.tier) as Tier;
-  return { tier: Math.max(modelTier, floor) as Tier, findings, rulesTier, modelTier, scores, signals, text: modelInput };
+  const tier = decideTier(scores, rulesTier, floor, w.overrideUp, w.overrideDown);
+  return { tier, findings, rulesTier, modelTier: argmax(scores), scores, signals, text: modelInput };
 }
 
 function classification(d: Decision): Classification {
   const { text } = d.findings;
   if (d.tier === d.rulesTier) return rulesOnly(d.findings);
-  // The model overrode the rules: name the words that carried it, and what the rules alone said.
-  const words = wordPulls(loadWeights(), d.text, d.tier, runnerUp(d.scores, d.tier))
-    .slice(0, 3)
+  // The model overrode the rules: name the concepts and words that carried it, and what the rules
+  // alone said, so a user who disagrees sees what to reword or which tier to force.
+  const w = loadWeights();
+  const other = runnerUp(d.scores, d.tier);
+  const concept = strongestConcept(w, d.signals, d.tier, other);
+  const words = wordPulls(w, d.text, d.tier, other)
+    .slice(0, concept ? 2 : 3)
     .map(([word]) => `"${word}"`);
+  const carried = [concept, words.length > 0 ? `words ${words.join(', ')}` : undefined].filter((x) => x !== undefined);
+  const reasons = [`learned: ${carried.join('; ') || 'similar prompts'}`.slice(0, 60)];
   const rules = text?.at()[0];
-  const reasons = [words.length > 0 ? `wording: ${words.join(', ')}` : 'learned from similar prompts'];
-  if (rules) reasons.push(`rules alone: tier ${text?.tier ?? 0} (${reasonKey(rules).slice(0, 32)})`);
+  if (rules) reasons.push(`rules alone: tier ${text?.tier ?? 0} (${reasonKey(rules)})`.slice(0, 60));
   return { tier: d.tier, reasons };
+}
+
+/** The concept signal that pulled hardest toward `tier`, as "design" or "design + whole". */
+function strongestConcept(w: TierWeights, signals: readonly string[], tier: Tier, other: Tier): string | undefined {
+  let best: string | undefined;
+  let pull = 0;
+  for (const name of signals) {
+    if (!name.startsWith('concept')) continue;
+    const s = w.signals.get(name);
+    const p = s ? s[tier] - s[other] : 0;
+    if (p > pull) {
+      pull = p;
+      best = name.replace(/^concepts? /, '');
+    }
+  }
+  return best;
 }
 
 /**
@@ -142,17 +164,27 @@ function wordPulls(w: TierWeights, text: string, tier: Tier, other: Tier): Array
   return [...pulls].filter(([, p]) => p > 0).sort((a, b) => b[1] - a[1]);
 }
 
-const SPACE = /\s/;
-const PUNCT = /^[\p{P}\p{S}]*$/u;
+const BOUNDARY = /[\s.,;:!?()[\]{}"'`<>=/\\|§¶，。、？！：；（）]/;
 
+/**
+ * The word an n-gram belongs to: the run between boundaries around its first non-boundary
+ * character; in scripts without spaces (CJK), the n-gram itself.
+ */
 function wordAround(text: string, at: number, length: number): string | undefined {
-  let start = at;
-  let end = at + length;
-  while (start > 0 && at - start < 12 && !SPACE.test(text[start - 1] as string)) start--;
-  while (end < text.length && end - at < 16 && !SPACE.test(text[end] as string)) end++;
-  const word = text.slice(start, end).trim();
-  // Two letters of a Latin word say little to a reader; two CJK characters are a word.
-  return word.length < (word.charCodeAt(0) > 0x2e80 ? 2 : 3) || PUNCT.test(word) ? undefined : word.slice(0, 16);
+  let i = at;
+  while (i < at + length && BOUNDARY.test(text[i] as string)) i++;
+  if (i >= at + length) return undefined;
+  if (text.charCodeAt(i) >= 0x2e80) {
+    const gram = text.slice(i, at + length).replace(/[\s\p{P}]+$/u, '');
+    return gram.length >= 2 ? gram : undefined;
+  }
+  let start = i;
+  let end = i + 1;
+  while (start > 0 && i - start < 16 && !BOUNDARY.test(text[start - 1] as string)) start--;
+  while (end < text.length && end - start < 20 && !BOUNDARY.test(text[end] as string)) end++;
+  const word = text.slice(start, end);
+  // Two letters of a Latin word say little to a reader.
+  return word.length >= 3 ? word : undefined;
 }
 
 function isAscii(text: string): boolean {

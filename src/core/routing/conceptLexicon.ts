@@ -12,7 +12,7 @@ const lexicon: Record<string, readonly string[]> = {
     'démêl', 'распута', 'розплута', 'spaghetti', 'espagueti', 'espaguete', 'спагет', 'スパゲッティ', '스파게티', 'duplicat',
     'repetitiv', 'répétitif', 'повторя', 'повторю', '重复', '重複', '중복', 'break it up', 'split this', 'zerleg', 'découp',
     'раздели', 'розділи', 'разбей', 'розбий', '拆', '分割', '쪼개', 'composition', 'komposition', 'composición', 'composição',
-    'композиц', '组合', 'コンポジション', '컴포지션', 'async/await', 'moderni', 'модерниз', 'vanilla js',
+    'композиц', '组合', 'コンポジション', '컴포지션', 'moderni', 'модерниз', 'vanilla js',
   ],
   tests: [
     'unit test', 'tests', 'testes', 'pruebas', 'тест', '测试', '測試', '单测', 'テスト', '테스트', 'pytest', 'jest', 'junit', 'regress',

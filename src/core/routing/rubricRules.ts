@@ -279,7 +279,10 @@ interface Prepared {
 export interface RuleFindings {
   /** The fixed rules' floor (intent, context size); 2 decides outright. */
   fixed: Reasons;
-  /** The rules' reading of the text; `undefined` when the fixed rules already decided. */
+  /**
+   * The rules' reading of the text, from the fixed rules' tier up (its own reasons only);
+   * `undefined` when the fixed rules already decided.
+   */
   text: Reasons | undefined;
   intent: string;
   contextChars: number;
@@ -313,7 +316,7 @@ export function ruleFindings(input: ClassifyInput): RuleFindings {
   let text: Reasons | undefined;
   let ask = '';
   if (fixed.tier < 2) {
-    text = new Reasons();
+    text = new Reasons(fixed.tier);
     if (prompt.trim().length === 0) text.add(0, 'empty prompt');
     else ask = classifyText(prepare(prompt), contextChars, text);
   }
@@ -589,8 +592,13 @@ function commas(n: number): string {
 
 /** Reasons grouped by the tier they argue for; the answer is the highest tier with a reason. */
 export class Reasons {
-  tier: Tier = 0;
   private readonly byTier: [string[], string[], string[]] = [[], [], []];
+
+  /**
+   * `tier` starts at `floor` (the fixed rules' tier) with no reasons of its own: the text rules
+   * check the tier reached so far ("2 distinct asks" only lifts a tier-0 prompt).
+   */
+  constructor(public tier: Tier = 0) {}
 
   add(tier: Tier, reason: string): void {
     const list = this.byTier[tier];

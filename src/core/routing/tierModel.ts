@@ -136,6 +136,24 @@ export interface TierWeights {
   /** n-gram weights, bucket-major (`bucket * 3 + class`), as int8 times `scale`. */
   ngrams: Int8Array;
   scale: number;
+  /** How far the model's score must lead the rules' tier's to override them upward / downward. */
+  overrideUp: number;
+  overrideDown: number;
+}
+
+/**
+ * The tier from the model's scores and the rules' tier: the rules stand unless the model is
+ * surer than the margin for that direction, and nothing goes below the fixed rules' floor.
+ */
+export function decideTier(scores: readonly number[], rulesTier: Tier, floor: Tier, overrideUp: number, overrideDown: number): Tier {
+  let best = 0;
+  for (let i = 1; i < scores.length; i++) if ((scores[i] as number) > (scores[best] as number)) best = i;
+  let tier = best as Tier;
+  if (tier !== rulesTier) {
+    const lead = (scores[tier] as number) - (scores[rulesTier] as number);
+    if (lead < (tier > rulesTier ? overrideUp : overrideDown)) tier = rulesTier;
+  }
+  return Math.max(tier, floor) as Tier;
 }
 
 /** Per-class scores (log-odds up to a constant) for a prompt's text and signals. */
