@@ -37,6 +37,8 @@ export interface ClassifyBenchResult {
   /** Median time of one classification, in microseconds, over every timed call. */
   medianUs: number;
   p99Us: number;
+  /** The rules alone (no model) on the same prompts, timed alongside. */
+  rulesMedianUs: number;
   /** Distinct prompts timed. */
   prompts: number;
   /** NaN when dev.jsonl is not beside the checkout. */
@@ -69,22 +71,32 @@ export async function benchClassify(): Promise<ClassifyBenchResult> {
   // Let the JIT settle first, or the first prompts pay for compilation.
   for (let round = 0; round < WARMUP_ROUNDS; round++) for (const row of all) classify(row.input);
 
-  // Each call timed on its own, so the median and p99 are per classification, not per batch.
+  for (let round = 0; round < WARMUP_ROUNDS / 4; round++) for (const row of all) rulesOnly(ruleFindings(row.input));
+
+  // Each call timed on its own, so the median and p99 are per classification, not per batch. The
+  // rules alone are timed right after each call on the same prompt: on a loaded machine the two
+  // figures move together, and their difference is the model's cost.
   const samples = new Float64Array(all.length * TIMED_ROUNDS);
+  const rulesSamples = new Float64Array(all.length * TIMED_ROUNDS);
   let n = 0;
   for (let round = 0; round < TIMED_ROUNDS; round++) {
     for (const row of all) {
       const start = process.hrtime.bigint();
       classify(row.input);
-      samples[n++] = Number(process.hrtime.bigint() - start) / 1000;
+      const mid = process.hrtime.bigint();
+      rulesOnly(ruleFindings(row.input));
+      rulesSamples[n] = Number(process.hrtime.bigint() - mid) / 1000;
+      samples[n++] = Number(mid - start) / 1000;
     }
     // Yield between rounds so a bench run inside a larger harness does not starve the event loop.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   samples.sort();
+  rulesSamples.sort();
 
   return {
     medianUs: round2(quantile(samples, 0.5)),
+    rulesMedianUs: round2(quantile(rulesSamples, 0.5)),
     p99Us: round2(quantile(samples, 0.99)),
     prompts: all.length,
     accuracyDev: dev.length > 0 ? round3(accuracy(dev)) : Number.NaN,

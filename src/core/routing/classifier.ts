@@ -121,12 +121,16 @@ function classification(d: Decision): Classification {
   // alone said, so a user who disagrees sees what to reword or which tier to force.
   const w = loadWeights();
   const other = runnerUp(d.scores, d.tier);
+  // A concept is the usual carrier and cheap to name; words only when no concept pulled that way
+  // (`--explain` lists both).
   const concept = strongestConcept(w, d.signals, d.tier, other);
-  const words = wordPulls(w, d.text, d.tier, other)
-    .slice(0, concept ? 2 : 3)
-    .map(([word]) => `"${word}"`);
-  const carried = [concept, words.length > 0 ? `words ${words.join(', ')}` : undefined].filter((x) => x !== undefined);
-  const reasons = [`learned: ${carried.join('; ') || 'similar prompts'}`.slice(0, 60)];
+  const carried = concept
+    ? `concept ${concept}`
+    : `words ${wordPulls(w, d.text, d.tier, other)
+        .slice(0, 3)
+        .map(([word]) => `"${word}"`)
+        .join(', ')}`;
+  const reasons = [`learned: ${carried}`.slice(0, 60)];
   const rules = text?.at()[0];
   if (rules) reasons.push(`rules alone: tier ${text?.tier ?? 0} (${reasonKey(rules)})`.slice(0, 60));
   return { tier: d.tier, reasons };
@@ -149,42 +153,58 @@ function strongestConcept(w: TierWeights, signals: readonly string[], tier: Tier
 }
 
 /**
- * The prompt's words ranked by how far their n-grams pushed `tier` past `other`. A word is the
- * run of non-space characters around an n-gram, cut to 16 characters (scripts without spaces).
+ * The prompt's words ranked by how far their n-grams pushed `tier` past `other` (an n-gram counts
+ * for the word it starts in). In scripts without spaces (CJK) each pair of characters is a word.
+ * Runs whenever the model overrides the rules, so it is one pass over the text, like scoring.
  */
 function wordPulls(w: TierWeights, text: string, tier: Tier, other: Tier): Array<[string, number]> {
-  const pulls = new Map<string, number>();
-  const n = ngramBuckets(text, () => undefined);
-  const k = n > 0 ? w.scale / Math.sqrt(n) : 0;
-  ngramBuckets(text, (bucket, at, length) => {
-    const pull = ((w.ngrams[bucket * 3 + tier] as number) - (w.ngrams[bucket * 3 + other] as number)) * k;
-    const word = wordAround(text, at, length);
-    if (word) pulls.set(word, (pulls.get(word) ?? 0) + pull);
+  const g = w.ngrams;
+  const byStart = new Float64Array(text.length);
+  const n = ngramBuckets(text, (bucket, at) => {
+    byStart[at] = (byStart[at] as number) + (g[bucket * 3 + tier] as number) - (g[bucket * 3 + other] as number);
   });
-  return [...pulls].filter(([, p]) => p > 0).sort((a, b) => b[1] - a[1]);
+  const k = n > 0 ? w.scale / Math.sqrt(n) : 0;
+  const found: Array<[string, number]> = [];
+  let start = -1;
+  let sum = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 32;
+    if (c >= 0x2e80 && !isBoundary(c)) {
+      // A CJK character closes a Latin word and is a two-character word with the next one.
+      if (start >= 0 && i - start >= 3) found.push([text.slice(start, i), sum * k]);
+      start = -1;
+      sum = 0;
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0x2e80 && !isBoundary(next)) found.push([text.slice(i, i + 2), (byStart[i] as number) * k]);
+      continue;
+    }
+    if (isBoundary(c)) {
+      // A Latin word of two letters says little to a reader.
+      if (start >= 0 && i - start >= 3) found.push([text.slice(start, Math.min(i, start + 20)), sum * k]);
+      start = -1;
+      sum = 0;
+      // The n-gram starting on a space belongs to the word after it.
+      if (i < text.length) sum = byStart[i] as number;
+      continue;
+    }
+    if (start < 0) start = i;
+    sum += byStart[i] as number;
+  }
+  const merged = new Map<string, number>();
+  for (const [word, pull] of found) merged.set(word, (merged.get(word) ?? 0) + pull);
+  return [...merged].filter(([, p]) => p > 0).sort((a, b) => b[1] - a[1]);
 }
 
-const BOUNDARY = /[\s.,;:!?()[\]{}"'`<>=/\\|§¶，。、？！：；（）]/;
-
-/**
- * The word an n-gram belongs to: the run between boundaries around its first non-boundary
- * character; in scripts without spaces (CJK), the n-gram itself.
- */
-function wordAround(text: string, at: number, length: number): string | undefined {
-  let i = at;
-  while (i < at + length && BOUNDARY.test(text[i] as string)) i++;
-  if (i >= at + length) return undefined;
-  if (text.charCodeAt(i) >= 0x2e80) {
-    const gram = text.slice(i, at + length).replace(/[\s\p{P}]+$/u, '');
-    return gram.length >= 2 ? gram : undefined;
-  }
-  let start = i;
-  let end = i + 1;
-  while (start > 0 && i - start < 16 && !BOUNDARY.test(text[start - 1] as string)) start--;
-  while (end < text.length && end - start < 20 && !BOUNDARY.test(text[end] as string)) end++;
-  const word = text.slice(start, end);
-  // Two letters of a Latin word say little to a reader.
-  return word.length >= 3 ? word : undefined;
+/** Spaces, ASCII and CJK punctuation, and the rules' code masks (§ ¶) end a word. */
+function isBoundary(c: number): boolean {
+  return (
+    c < 0x30 ||
+    (c >= 0x3a && c <= 0x40) ||
+    (c >= 0x5b && c <= 0x60 && c !== 0x5f) ||
+    (c >= 0x7b && c <= 0xbf) ||
+    (c >= 0x3000 && c <= 0x303f) ||
+    (c >= 0xff00 && c <= 0xff20)
+  );
 }
 
 function isAscii(text: string): boolean {
