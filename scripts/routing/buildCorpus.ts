@@ -18,6 +18,7 @@ import { moreChinese, moreEnglish, moreFrench, moreGerman, moreJapanese, moreKor
 import { extraEnglish, extraFrench, extraGerman, extraPortuguese, extraSpanish } from './corpusSeedsE';
 import { extraChinese, extraJapanese, extraKorean, extraRussian, extraUkrainian } from './corpusSeedsF';
 import { families, type Family, type SeedTable } from './corpusTypes';
+import { prng } from './prng';
 
 export interface CorpusRow {
   prompt: string;
@@ -102,18 +103,6 @@ const pairs: ReadonlyArray<readonly [string, string]> = [
 ];
 
 const BOUNDARY_CONTEXT = [5_999, 6_000, 6_001, 23_999, 24_000, 24_001, 31_000];
-
-/** mulberry32: small, seeded, the same sequence on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const random = prng(0x19_c0_4b05);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;

@@ -18,6 +18,7 @@ import type { ClassifyInput, Tier } from '../../src/core/routing/classification'
 import { conceptsIn } from '../../src/core/routing/conceptLexicon';
 import { ruleFindings } from '../../src/core/routing/rubricRules';
 import { decideTier, modelText, NGRAM_BUCKETS, ngramBuckets, ruleSignals, separatorsIn } from '../../src/core/routing/tierModel';
+import { prng } from './prng';
 
 const SEED = 0x7e1e_2026;
 const EPOCHS = 40;
@@ -136,17 +137,6 @@ class Model {
     for (let i = 0; i < g.length; i++) g[i] = Math.round((this.g[i] as number) / scale);
     return { g, scale };
   }
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 function seedHash(seed: string): number {
