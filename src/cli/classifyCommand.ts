@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import * as z from 'zod';
 import { intents } from '../core/routing/classification';
-import { classify } from '../core/routing/classifier';
+import { classify, explainClassification } from '../core/routing/classifier';
 
 const lineSchema = z.object({
   prompt: z.string(),
@@ -15,7 +15,8 @@ export function registerClassifyCommand(program: Command): void {
   program
     .command('classify')
     .description('Read {"prompt","intent?","context_chars?"} JSON Lines on stdin; write {"tier","reasons"} (or {"error"}) per line')
-    .action(async () => {
+    .option('--explain', 'add "explain" to each line: which rules, words and signals decided the tier, and how strongly')
+    .action(async (options: { explain?: boolean }) => {
       const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
       let failed = false;
       const out: string[] = [];
@@ -35,8 +36,24 @@ export function registerClassifyCommand(program: Command): void {
             throw new Error(`line ${lineNo}: ${issue?.path.join('.') || 'input'}: ${issue?.message ?? 'invalid'}`);
           }
           const { prompt, intent, context_chars } = parsed.data;
-          const result = classify({ prompt, intent: intent as (typeof intents)[number] | undefined, contextChars: context_chars });
-          line = JSON.stringify({ tier: result.tier, reasons: result.reasons });
+          const input = { prompt, intent: intent as (typeof intents)[number] | undefined, contextChars: context_chars };
+          if (options.explain) {
+            const e = explainClassification(input);
+            line = JSON.stringify({
+              tier: e.tier,
+              reasons: e.reasons,
+              explain: {
+                decided_by: e.decidedBy,
+                fixed_rules: e.fixedRules,
+                rules: e.rules,
+                model: e.model,
+                signals: e.signals.map((s) => `${s.weight >= 0 ? '+' : ''}${s.weight.toFixed(2)} ${s.signal}`),
+              },
+            });
+          } else {
+            const result = classify(input);
+            line = JSON.stringify({ tier: result.tier, reasons: result.reasons });
+          }
         } catch (err) {
           failed = true;
           const msg = err instanceof SyntaxError ? `line ${lineNo}: not valid JSON (${err.message})` : (err as Error).message;

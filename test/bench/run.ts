@@ -4,7 +4,7 @@
  */
 import { cpus } from 'node:os';
 import { benchActivation } from './activationBench';
-import { benchClassify } from './classifyBench';
+import { benchClassify, percent } from './classifyBench';
 import { benchClusterStatus, benchFailover, benchHealthSweep } from './coreBench';
 import { benchDiscovery } from './discoveryBench';
 import { benchGateway } from './gatewayBench';
@@ -26,7 +26,15 @@ async function main(): Promise<void> {
   if (want('classify')) {
     const c = await benchClassify();
     rows.push({ what: `classify, µs per prompt (${c.prompts} prompts), median / p99`, figure: `${c.medianUs.toFixed(1)} / ${c.p99Us.toFixed(1)} µs`, target: '≤ 15 µs (Harombe: ~14 µs)' });
+    rows.push({ what: 'classify, the rules alone on the same prompts (the model costs the difference), median', figure: `${c.rulesMedianUs.toFixed(1)} µs`, target: '' });
     rows.push({ what: 'classify accuracy, dev.jsonl / held-out set', figure: `${(c.accuracyDev * 100).toFixed(1)} % / ${(c.accuracyHeldout * 100).toFixed(1)} %`, target: '(Harombe: < 50 % unseen)' });
+    const b = c.blind;
+    rows.push({ what: `classify, blind split (${b.prompts} prompts, never trained on): exact`, figure: percent(b.exact), target: '≥ 95 %' });
+    rows.push({ what: 'classify, blind split, the rules alone (before the model)', figure: percent(b.rulesOnly), target: '' });
+    for (const [lang, a] of Object.entries(b.byLanguage).sort()) rows.push({ what: `classify, blind split, ${lang}`, figure: percent(a), target: '≥ 90 %' });
+    for (const [tier, a] of Object.entries(b.byTier).sort()) rows.push({ what: `classify, blind split, ${tier}`, figure: percent(a), target: '' });
+    rows.push({ what: 'classify, blind split, tier-2 prompts sent lower', figure: percent(b.tier2Lower), target: '≤ 1 %' });
+    rows.push({ what: 'classify, blind split, refactor/tests intents on tier 2', figure: percent(b.intentsOnTier2), target: '100 %' });
   }
   if (want('sweep')) {
     const s = await benchHealthSweep(100, 10);

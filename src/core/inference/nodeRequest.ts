@@ -281,7 +281,7 @@ class NodeExchange implements Dispatcher.DispatchHandler, NodeResponse {
     if (this.done) return;
     this.done = true;
     // Whoever still reads learns that the answer will not be whole (an Error is not cheap: only then).
-    if (this.readSettled || this.wake) this.failure ??= this.classify(new Error('the body was closed'), 'body');
+    if (this.readSettled || this.wake) this.failure ??= this.toNodeError(new Error('the body was closed'), 'body');
     this.queue.length = 0;
     this.queuedBytes = 0;
     if (this.keepConnection && this.controller && !this.controller.aborted) {
@@ -373,7 +373,7 @@ class NodeExchange implements Dispatcher.DispatchHandler, NodeResponse {
     const started = this.started;
     if (started) {
       this.started = undefined;
-      const error = this.classify(err, 'connect');
+      const error = this.toNodeError(err, 'connect');
       this.release();
       this.done = true;
       // Lets undici drop a request that is still waiting for its connection.
@@ -381,7 +381,7 @@ class NodeExchange implements Dispatcher.DispatchHandler, NodeResponse {
       started.reject(error);
       return;
     }
-    this.failure ??= this.classify(err, 'body');
+    this.failure ??= this.toNodeError(err, 'body');
     this.done = true;
     this.release();
     this.notify();
@@ -429,8 +429,8 @@ class NodeExchange implements Dispatcher.DispatchHandler, NodeResponse {
     started.reject(this.callerSignal?.aborted ? abortedError() : statusError(this.status, this.headers, text, this.endpoint));
   }
 
-  private classify(err: unknown, phase: Phase): NodeError {
-    return classify(err, phase, this.endpoint, this.callerSignal, this.reason);
+  private toNodeError(err: unknown, phase: Phase): NodeError {
+    return toNodeError(err, phase, this.endpoint, this.callerSignal, this.reason);
   }
 
   private clearTimers(): void {
@@ -452,7 +452,7 @@ class NodeExchange implements Dispatcher.DispatchHandler, NodeResponse {
 const REFUSED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 const RESET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
 
-function classify(err: unknown, phase: Phase, endpoint: Endpoint, callerSignal: CancelSignal | undefined, ownReason: NodeError | undefined): NodeError {
+function toNodeError(err: unknown, phase: Phase, endpoint: Endpoint, callerSignal: CancelSignal | undefined, ownReason: NodeError | undefined): NodeError {
   if (callerSignal?.aborted) return abortedError(err);
   if (err instanceof NodeError) return err;
   if (ownReason) return ownReason;

@@ -192,6 +192,24 @@ describe('harombe CLI', function () {
     assert.match(lines[4]?.error ?? '', /prompt/);
   });
 
+  it('classify --explain: which rules, concepts and words decided, and the model\'s probabilities', async () => {
+    const input = [JSON.stringify({ prompt: 'projeta um rate limiter pra nossa api pública com várias instâncias, com os trade-offs' }), JSON.stringify({ prompt: 'x', intent: 'tests' })].join('\n');
+    const r = await harombe(['classify', '--explain'], { input, env: {} });
+    assert.equal(r.code, 0, r.stderr);
+    type Line = { tier: number; reasons: string[]; explain: { decided_by: string; rules: { tier: number }; model?: { tier: number; probabilities: number[] }; signals: string[] } };
+    const [design, tests] = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+    assert.equal(design?.tier, 2);
+    assert.equal(design?.explain.decided_by, 'model over rules');
+    assert.ok((design?.explain.rules.tier ?? 2) < 2, 'the rules alone sent it lower');
+    assert.equal(design?.explain.model?.tier, 2);
+    assert.ok(design?.explain.signals.some((s) => /^\+\d+\.\d\d concept design$/.test(s)), design?.explain.signals.join(' | '));
+    assert.equal(tests?.explain.decided_by, 'fixed rules');
+    assert.deepEqual(tests?.reasons, ['tests intent']);
+    // Without --explain the lines stay {"tier","reasons"}.
+    const plain = await harombe(['classify'], { input, env: {} });
+    assert.deepEqual(Object.keys(JSON.parse(plain.stdout.split('\n')[0] ?? '{}') as object), ['tier', 'reasons']);
+  });
+
   it('config check: OK for a good file, file:line:col for a bad one', async () => {
     const good = await harombe(['config', 'check'], { env });
     assert.equal(good.code, 0, good.stdout);

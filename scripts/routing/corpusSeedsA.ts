@@ -1,0 +1,162 @@
+import type { SeedTable } from './corpusTypes';
+
+/*
+ * Prompts as developers type them, one family of the rubric per key. `[c]` at the start attaches
+ * context (a selection or open file, 300-5,500 chars); `{pl}`, `{fn}`, `{db}`, `{fw}`, `{a}`/`{b}`,
+ * `{n}` and `{err}` are filled per copy (see buildCorpus.ts).
+ */
+export const seedsEnglish: SeedTable = {
+  fact: [
+    'how do I reverse a list in {pl}?',
+    'whats the max value of a 32 bit signed int',
+    'does {pl} have a ternary operator',
+    'default port for {db}?',
+    'is JSON allowed to have trailing commas',
+    'how to get the length of a string in {pl}',
+    'which http status code means the resource was created',
+    'what year did python 2 reach end of life',
+  ],
+  cmd: [
+    'git command to undo the last commit but keep the changes',
+    'cmd to list all docker containers including stopped ones',
+    'how do i kill whatever is listening on port 3000 on mac',
+    'one liner to count lines in all .ts files',
+    'npm command to see outdated packages',
+    'how to run only one test file with pytest',
+    'git rename branch locally',
+    'how do I rename a file in git so history follows it',
+  ],
+  concept: [
+    'what does refactoring mean exactly?',
+    'what is a unit test vs an integration test, in one sentence',
+    'is refactoring the same as rewriting?',
+    'what does TDD stand for',
+    'whats a mock in testing',
+    'what is a code review',
+  ],
+  greet: ['hey', 'thanks, that worked!', 'good morning :)', 'ok cool thx', 'lol nice', 'you there?'],
+  oneliner: [
+    'what does `x ??= []` do',
+    'what does `set -e` do in bash',
+    'what does `[::-1]` do in python',
+    'meaning of `!!value` in js',
+    'what does `git stash pop` do',
+  ],
+  c0: [
+    'what does EXPLAIN do in {db}?',
+    'keyboard shortcut to compare two files in vscode',
+    'what is the shortcut to rename a symbol in intellij',
+    'is there a git command to rename a remote',
+    'what does the `explain` keyword return in mongodb',
+    'shortcut to run tests in vscode?',
+    'npm script name convention for tests, is it "test"?',
+    'what does `git mv` do',
+  ],
+  explain: [
+    'explain how async/await works in {pl}, I keep getting confused by it',
+    'can you explain how the garbage collector in {pl} decides what to free',
+    'walk me through how {fn} works',
+    '[c]explain what this function does step by step',
+    'how does consistent hashing work and why does it help when nodes join',
+    'explain closures in javascript in depth with examples',
+  ],
+  diagnose: [
+    'why does this happen?\n{err}',
+    '{err}\n\nwhat am I doing wrong',
+    'getting this after upgrading, any idea?\n{err}',
+    'help\n{err}',
+    '{err}\nworks locally but fails in CI',
+    'my {fn} keeps returning null, what could cause that?',
+  ],
+  func: [
+    'write a {pl} function that checks whether a string is a palindrome',
+    'write a function that implements dijkstra shortest path on an adjacency list in {pl}',
+    'need a small bash script that backs up ~/projects to a tarball with the date in the name',
+    'implement binary search in {pl}',
+    'give me a {pl} function to debounce another function',
+    'write a function that parses a duration like "1h30m" into seconds',
+  ],
+  regex: [
+    'regex for a uk postcode',
+    'write a regex that matches semver versions like 1.2.3-beta.1',
+    'explain this regex: ^(?=.*\\d)(?=.*[a-z]).{8,}$',
+  ],
+  docs: [
+    '[c]write docstrings for these functions',
+    '[c]write a commit message for this diff',
+    '[c]add jsdoc comments to this file',
+    '[c]draft a PR description for these changes',
+  ],
+  translate: [
+    'translate this {pl} snippet to go: `for i, x in enumerate(xs): print(i, x)`',
+    '[c]convert this function from javascript to {pl}',
+    'port this one-liner to powershell: `find . -name "*.log" -delete`',
+  ],
+  compare: [
+    '{a} vs {b} for a small side project?',
+    'whats the difference between {a} and {b}',
+    'should I use {a} or {b} for caching sessions',
+  ],
+  summarize: [
+    '[c]summarize this file',
+    '[c]tl;dr of this design doc please',
+    '[c]give me a short summary of what this module does',
+  ],
+  c1: [
+    '[c]why does EXPLAIN ANALYZE show a seq scan on this query even though there is an index?',
+    'write a function that sorts a list of orders by date then by total, in {pl}',
+    'write one {pl} function that implements an LRU cache with get and put',
+    'compare these two approaches to retrying in {fn} and tell me which is clearer',
+  ],
+  refactor: [
+    '[c]refactor this so the validation lives in its own class',
+    '[c]can you clean up this module, pull the db calls out of the handlers',
+    '[c]split this 600 line file into smaller modules without changing behaviour',
+    '[c]get rid of the duplication between these two services',
+    '[c]convert these callbacks to async/await',
+    '[c]restructure {fn} so it is testable, keep the public api the same',
+  ],
+  tests: [
+    '[c]write unit tests for this',
+    '[c]add tests covering the edge cases of {fn}',
+    '[c]generate a pytest suite for this module',
+    '[c]need jest tests for this component, mock the api',
+  ],
+  design: [
+    'design a rate limiter for our public api that works across several instances, with trade-offs',
+    'how would you architect a multi-tenant saas billing system? pros and cons of each option',
+    'propose an architecture for syncing offline edits from the mobile app to the backend',
+    'we need an event driven design for order processing, what would you build and why',
+  ],
+  audit: [
+    'do a security audit of our auth service, look for injection and session issues',
+    '[c]review this PR for performance problems and race conditions',
+    'go through the whole repo and find security holes',
+    '[c]code review of this module please, be thorough',
+  ],
+  migrate: [
+    'migrate our codebase from {a} to {b}',
+    'help me move the whole project off python 2 to python 3',
+    'port the entire backend from express to fastify',
+  ],
+  feature: [
+    'add dark mode across the frontend, the settings api and the user db table',
+    'implement soft delete across all our services and the admin ui',
+    'add audit logging to every endpoint in the api and store it in a new table',
+  ],
+  multi: [
+    'explain what a B-tree is, write one in {pl}, and then compare it with a hash index',
+    'fix the bug in {fn}, add a test for it, and update the changelog',
+    'set up the ci pipeline, add linting, and explain the trade-offs of caching node_modules',
+  ],
+  manydocs: [
+    'compare these {n} papers on vector databases and find common patterns',
+    'read through these {n} incident reports and tell me what keeps going wrong',
+    'find patterns across these modules in how errors are handled',
+  ],
+  c2: [
+    'rename every usage of `userId` to `accountId` across the codebase',
+    'refactor the payment module, not just rename files in git',
+    'one function is fine for now but I want you to design the whole plugin system around it, with trade-offs',
+  ],
+};
