@@ -25,9 +25,12 @@ function pickedTier(request: vscode.ChatRequest): Tier | 'auto' {
   return harombeModelList.find((m) => m.id === model.id)?.tier ?? 'auto';
 }
 
-/** A line in italics whose text (node names come from the config) cannot turn into markup. */
-function routeLine(text: string): vscode.MarkdownString {
-  return new vscode.MarkdownString('_').appendText(text).appendMarkdown('_\n\n');
+/**
+ * A line in italics whose text (node names come from the config) cannot turn into markup. Not
+ * `MarkdownString.appendText`: it turns every space into `&nbsp;`, which then lands in copied text.
+ */
+function routeLine(text: string): string {
+  return `_${text.replace(/\s+/g, ' ').replace(/[\\`*_{}[\]()#+\-.!|<>~&]/g, '\\$&')}_\n\n`;
 }
 
 /** Table cells come from node names and models; keep them from breaking the table. */
