@@ -20,17 +20,13 @@ function textOf(parts: readonly unknown[]): string {
 /** VS Code's messages to the coordinator's: text, tool calls and tool results; other parts (images, data) are dropped. */
 function toChatMessages(messages: readonly LanguageModelChatRequestMessage[]): ChatMessage[] {
   const out: ChatMessage[] = [];
-  // A tool result carries only the call's id; Ollama wants the tool's name with it (`tool_name`).
-  const toolNames = new Map<string, string>();
   for (const message of messages) {
     const role = message.role === vscode.LanguageModelChatMessageRole.Assistant ? 'assistant' : message.role === vscode.LanguageModelChatMessageRole.User ? 'user' : 'system';
     const calls = message.content.filter((p): p is vscode.LanguageModelToolCallPart => p instanceof vscode.LanguageModelToolCallPart);
     const results = message.content.filter((p): p is vscode.LanguageModelToolResultPart => p instanceof vscode.LanguageModelToolResultPart);
     for (const result of results) {
-      const name = toolNames.get(result.callId);
-      out.push({ role: 'tool', tool_call_id: result.callId, content: textOf(result.content), ...(name === undefined ? {} : { name }) });
+      out.push({ role: 'tool', tool_call_id: result.callId, content: textOf(result.content) });
     }
-    for (const call of calls) toolNames.set(call.callId, call.name);
     const text = textOf(message.content);
     if (text !== '' || calls.length > 0) {
       out.push({
