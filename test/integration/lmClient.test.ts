@@ -1,11 +1,8 @@
 import * as assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { HarombeApi } from '../../src/vscode/extension';
 import { fakeReply } from '../fakes/fakeReply';
-import { startFakeCluster, type FakeCluster } from '../fakes/fakeCluster';
-import { until } from './until';
+import type { FakeCluster } from '../fakes/fakeCluster';
+import { useWorkspaceCluster } from './workspaceCluster';
 
 /** test/lmClient's API: a second extension, so every vscode.lm call here carries its identity, not Harombe's. */
 interface Turn {
@@ -37,28 +34,21 @@ type ChatBody = { messages?: { role: string; content?: string; tool_name?: strin
 
 describe('vscode.lm from another extension: Harombe models', function () {
   this.timeout(60_000);
-  let api: HarombeApi;
   let cluster: FakeCluster;
   let client: LmClient;
 
   before(async () => {
-    const harombe = vscode.extensions.getExtension<HarombeApi>('harombe.harombe-vscode');
-    assert.ok(harombe);
-    api = harombe.isActive ? harombe.exports : await harombe.activate();
     const lmClient = vscode.extensions.getExtension<LmClient>('harombe-test.lm-client');
     assert.ok(lmClient, 'test/lmClient is installed into the run extensions folder by test/vscode/installLmClient.ts');
     client = await lmClient.activate();
-    cluster = await startFakeCluster([
-      { name: 'lc-fast', tier: 0 },
-      { name: 'lc-mid', tier: 1, options: { chunkDelayMs: 5, toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }] } },
-      { name: 'lc-big', tier: 2, options: { reply: LONG_REPLY, chunkDelayMs: 100 } },
-    ]);
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    assert.ok(folder, 'the tests need a workspace folder');
-    const configFile = path.join(folder, '.harombe', 'harombe.yaml');
-    mkdirSync(path.dirname(configFile), { recursive: true });
-    writeFileSync(configFile, `# written by lmClient.test.ts\n${cluster.yaml}`);
-    await until('the three lc- fake nodes to be available', () => api.host.coordinator.nodes().filter((n) => n.name.startsWith('lc-') && n.state === 'available').length === 3);
+    ({ cluster } = await useWorkspaceCluster(
+      [
+        { name: 'lc-fast', tier: 0 },
+        { name: 'lc-mid', tier: 1, options: { chunkDelayMs: 5, toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }] } },
+        { name: 'lc-big', tier: 2, options: { reply: LONG_REPLY, chunkDelayMs: 100 } },
+      ],
+      'lmClient.test.ts',
+    ));
   });
 
   after(async () => {

@@ -1,33 +1,18 @@
 import * as assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { HarombeApi } from '../../src/vscode/extension';
 import { fakeReply } from '../fakes/fakeReply';
-import { startFakeCluster, type FakeCluster } from '../fakes/fakeCluster';
+import type { FakeCluster } from '../fakes/fakeCluster';
 import { until } from './until';
+import { useWorkspaceCluster } from './workspaceCluster';
 
 type ChatBody = { messages?: { role: string; content?: string }[] };
 
 describe('@harombe in the chat view: follow-up questions', function () {
   this.timeout(60_000);
-  let api: HarombeApi;
   let cluster: FakeCluster;
 
   before(async () => {
-    const harombe = vscode.extensions.getExtension<HarombeApi>('harombe.harombe-vscode');
-    assert.ok(harombe);
-    api = harombe.isActive ? harombe.exports : await harombe.activate();
-    cluster = await startFakeCluster([{ name: 'ph-only', tier: 1 }]);
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    assert.ok(folder, 'the tests need a workspace folder');
-    const configFile = path.join(folder, '.harombe', 'harombe.yaml');
-    mkdirSync(path.dirname(configFile), { recursive: true });
-    writeFileSync(configFile, `# written by participantHistory.test.ts\n${cluster.yaml}`);
-    await until('the ph-only node to be the only node, available', () => {
-      const nodes = api.host.coordinator.nodes();
-      return nodes.length === 1 && nodes[0]?.name === 'ph-only' && nodes[0].state === 'available';
-    });
+    ({ cluster } = await useWorkspaceCluster([{ name: 'ph-only', tier: 1 }], 'participantHistory.test.ts'));
   });
 
   after(async () => {
