@@ -41,6 +41,8 @@ export const harness = {
   capturedOutput: path.join(root, 'runs', 'output'),
   integrationTestsEntry: path.join(repoRoot, 'out', 'test', 'integration', 'index.js'),
   extensionBundle: path.join(repoRoot, 'dist', 'extension.js'),
+  /** A second extension the integration run installs, that uses Harombe's models through vscode.lm (installLmClient.ts). */
+  lmClientExtension: path.join(repoRoot, 'test', 'lmClient'),
 
   manifest(): HarnessManifest {
     const file = path.join(root, 'harness.json');

@@ -19,6 +19,7 @@ import type { CodeServer } from './codeServer';
 import { harness } from './harness';
 import { hostOutput } from './hostOutput';
 import { prepareRun } from './prepareRun';
+import { installLmClient } from './installLmClient';
 import { openWorkbench } from './workbench';
 import type { Workbench } from './workbench';
 
@@ -107,6 +108,7 @@ async function runPhase(phase: Phase, elapsed: () => string): Promise<{ code: nu
     // A private ~/.harombe, so a developer's own harombe.yaml or trusted nodes never leak into the tests.
     const env: Record<string, string> = { HAROMBE_TEST_RESULTS: run.resultsFile, HAROMBE_HOME: join(run.runDir, 'harombe-home'), HAROMBE_TEST_SUITE: phase.kind };
     if (process.env.HAROMBE_TEST_GREP) env.HAROMBE_TEST_GREP = process.env.HAROMBE_TEST_GREP;
+    if (phase.kind === 'integration') installLmClient(run.runDir);
     const server = (live.server = await startCodeServer({ runDir: run.runDir, env, workspaceTrust: phase.workspaceTrust }));
     console.log(`${tag} code-server ${server.url} ready after ${elapsed()}`);
     const workbench = (live.workbench = await openWorkbench(server, { folder: run.workspace, extensionTestsPath: harness.integrationTestsEntry, onLog }));

@@ -1,42 +1,15 @@
 import * as vscode from 'vscode';
 import type { Coordinator } from '../../core/coordinator';
 import type { ChatMessage, ToolDefinition } from '../../core/inference/types';
-import type { Tier } from '../../core/routing/classification';
 import type {
-  LanguageModelChatInformation,
   LanguageModelChatProvider,
   LanguageModelChatRequestMessage,
   LanguageModelResponsePart,
   ProvideLanguageModelChatResponseOptions,
   RegisterLanguageModelChatProvider,
 } from './lmApi';
+import { harombeModelList, harombeVendor, type HarombeModel } from './harombeModelList';
 import { ReplayGuard } from './replayGuard';
-
-/** Must match `contributes.languageModelChatProviders[].vendor`: VS Code refuses undeclared vendors. */
-const harombeVendor = 'harombe';
-
-interface HarombeModel extends LanguageModelChatInformation {
-  readonly tier: Tier | 'auto';
-}
-
-const tierNames = ['fast', 'balanced', 'powerful'] as const;
-
-function harombeModels(): HarombeModel[] {
-  // The nodes' own context sizes vary and may be unknown; these are conservative figures, and the
-  // coordinator's node decides the real limit.
-  const common = { family: 'harombe', version: '1', maxInputTokens: 32_768, maxOutputTokens: 8_192, capabilities: { toolCalling: true } };
-  return [
-    { ...common, id: 'harombe-auto', name: 'Harombe (auto)', tier: 'auto', detail: 'routed by intent', tooltip: 'Harombe picks the tier for each request' },
-    ...([0, 1, 2] as const).map((tier) => ({
-      ...common,
-      id: `harombe-tier-${tier}`,
-      name: `Harombe tier ${tier}`,
-      tier,
-      detail: tierNames[tier],
-      tooltip: `Always a tier ${tier} (${tierNames[tier]}) node of the Harombe cluster`,
-    })),
-  ];
-}
 
 function textOf(parts: readonly unknown[]): string {
   return parts
@@ -67,13 +40,32 @@ function toChatMessages(messages: readonly LanguageModelChatRequestMessage[]): C
 }
 
 class HarombeChatModelProvider implements LanguageModelChatProvider<HarombeModel> {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeLanguageModelChatInformation = this.changed.event;
+
   constructor(
     private readonly coordinator: Coordinator,
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
+  /**
+   * Registering a provider does not make VS Code ask it for its models: the workbench resolves a
+   * vendor only when someone selects models or the provider says they changed. Until then the chat
+   * view's model picker is empty, a request carries no model, and VS Code 1.139 fails every chat
+   * participant (ours too) with "Language model unavailable" before the participant runs, because its
+   * fallback is Copilot's default model (extHostChatAgents2 getModelForRequest). Saying "changed" once
+   * at registration gets the models listed, and one picked, as soon as Harombe is active.
+   */
+  announce(): void {
+    this.changed.fire();
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+
   provideLanguageModelChatInformation(): HarombeModel[] {
-    return harombeModels();
+    return [...harombeModelList];
   }
 
   async provideLanguageModelChatResponse(
@@ -131,5 +123,8 @@ class HarombeChatModelProvider implements LanguageModelChatProvider<HarombeModel
 
 /** Offers the cluster as four models in VS Code's model picker and `vscode.lm`. */
 export function registerHarombeChatModels(register: RegisterLanguageModelChatProvider, coordinator: Coordinator, log: vscode.LogOutputChannel): vscode.Disposable {
-  return register(harombeVendor, new HarombeChatModelProvider(coordinator, log));
+  const provider = new HarombeChatModelProvider(coordinator, log);
+  const registration = register(harombeVendor, provider);
+  provider.announce();
+  return vscode.Disposable.from(registration, provider);
 }

@@ -1,7 +1,37 @@
 import * as vscode from 'vscode';
 import type { Coordinator } from '../../core/coordinator';
 import type { ChatMessage } from '../../core/inference/types';
+import type { Tier } from '../../core/routing/classification';
+import { harombeModelList, harombeVendor } from './harombeModelList';
 import { ReplayGuard } from './replayGuard';
+
+/** What an answer's `ChatResult.metadata` keeps: the node's own text, without the route lines shown around it. */
+interface AnswerMetadata {
+  readonly harombeAnswer: string;
+}
+
+function answerOf(result: vscode.ChatResult): string | undefined {
+  const answer = (result.metadata as Partial<AnswerMetadata> | undefined)?.harombeAnswer;
+  return typeof answer === 'string' ? answer : undefined;
+}
+
+/**
+ * The tier the chat view's model picker asks for. The answer always comes from the coordinator, not
+ * through `request.model`; but when the picked model is one of Harombe's, its tier is honoured.
+ */
+function pickedTier(request: vscode.ChatRequest): Tier | 'auto' {
+  const model = (request as { model?: { vendor?: string; id?: string } }).model;
+  if (model?.vendor !== harombeVendor) return 'auto';
+  return harombeModelList.find((m) => m.id === model.id)?.tier ?? 'auto';
+}
+
+/**
+ * A line in italics whose text (node names come from the config) cannot turn into markup. Not
+ * `MarkdownString.appendText`: it turns every space into `&nbsp;`, which then lands in copied text.
+ */
+function routeLine(text: string): string {
+  return `_${text.replace(/\s+/g, ' ').replace(/[\\`*_{}[\]()#+\-.!|<>~&]/g, '\\$&')}_\n\n`;
+}
 
 /** Table cells come from node names and models; keep them from breaking the table. */
 function cell(text: string): string {
@@ -24,7 +54,7 @@ function historyMessages(context: vscode.ChatContext): ChatMessage[] {
     if (turn instanceof vscode.ChatRequestTurn) {
       if (!turn.command) out.push({ role: 'user', content: turn.prompt });
     } else if (turn instanceof vscode.ChatResponseTurn && !turn.command) {
-      const text = turn.response.map((part) => (part instanceof vscode.ChatResponseMarkdownPart ? part.value.value : '')).join('');
+      const text = answerOf(turn.result) ?? turn.response.map((part) => (part instanceof vscode.ChatResponseMarkdownPart ? part.value.value : '')).join('');
       if (text !== '') out.push({ role: 'assistant', content: text });
     }
   }
@@ -37,38 +67,52 @@ async function answer(coordinator: Coordinator, request: vscode.ChatRequest, con
   const guard = new ReplayGuard();
   // VS Code's chat has no stable part for reasoning: it shows as progress, once per attempt, never as answer text.
   let toldThinking = false;
+  let shown = '';
+  const metadata = (): AnswerMetadata => ({ harombeAnswer: shown });
   try {
     const messages: ChatMessage[] = [...historyMessages(context), { role: 'user', content: request.prompt }];
-    for await (const event of coordinator.complete({ messages, tier: 'auto', signal: controller.signal })) {
+    for await (const event of coordinator.complete({ messages, tier: pickedTier(request), signal: controller.signal })) {
       switch (event.type) {
-        case 'route':
-          stream.progress(`tier ${event.tier} · ${event.node} · ${event.reasons[0] ?? event.nodeReason}`);
+        case 'route': {
+          // A progress message folds away into "Completed n steps" when the answer is done; the route
+          // stays in the answer as its first line so the user can see which node spoke.
+          const route = `tier ${event.tier} · ${event.node} · ${event.reasons[0] ?? event.nodeReason}`;
+          stream.progress(route);
+          stream.markdown(routeLine(route));
           break;
+        }
         case 'delta': {
           const text = guard.accept(event.text);
-          if (text !== '') stream.markdown(text);
+          if (text !== '') {
+            shown += text;
+            stream.markdown(text);
+          }
           break;
         }
         case 'thinking':
           if (!toldThinking) stream.progress('Thinking…');
           toldThinking = true;
           break;
-        case 'fallback':
-          stream.progress(`${event.from} failed (${event.reason}); continuing on ${event.to}, tier ${event.tier}`);
+        case 'fallback': {
+          const line = `${event.from} failed (${event.reason}); continuing on ${event.to}, tier ${event.tier}`;
+          stream.progress(line);
+          if (shown !== '') stream.markdown('\n\n');
+          stream.markdown(routeLine(line));
           if (event.discardPartial) guard.restart();
           toldThinking = false;
           break;
+        }
         case 'error':
-          if (event.code === 'cancelled') return {};
-          return { errorDetails: { message: event.message } };
+          if (event.code === 'cancelled') return { metadata: metadata() };
+          return { errorDetails: { message: event.message }, metadata: metadata() };
         case 'tool_calls':
         case 'done':
           break;
       }
     }
-    return {};
+    return { metadata: metadata() };
   } catch (error) {
-    return { errorDetails: { message: error instanceof Error ? error.message : String(error) } };
+    return { errorDetails: { message: error instanceof Error ? error.message : String(error) }, metadata: metadata() };
   } finally {
     cancel.dispose();
   }
