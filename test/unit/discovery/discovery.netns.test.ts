@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNamespacePair, repoRoot, type Line, type NamespacePair, type Proc } from './netns';
+import { strictTests } from '../../vscode/strictTests';
 
 /**
  * Discovery end to end with real multicast: `harombe start` (with a fake Ollama behind it) announces
@@ -23,10 +24,7 @@ describe('cluster discovery between network namespaces (real multicast)', functi
   let homeA2: string;
 
   before(function () {
-    if (process.getuid?.() !== 0) {
-      console.log('      (skipped: creating network namespaces needs root; CI runs this as root)');
-      this.skip();
-    }
+    if (process.getuid?.() !== 0) strictTests.skip(this, 'creating network namespaces needs root; CI runs this as root');
     net = createNamespacePair('hrbdc', '232.8');
     const tmp = (p: string) => {
       const d = mkdtempSync(join(tmpdir(), p));
