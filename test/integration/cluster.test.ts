@@ -31,7 +31,6 @@ describe('cluster UI: tree, status bar, commands', function () {
     const extension = vscode.extensions.getExtension<HarombeApi>(extensionId);
     assert.ok(extension);
     api = extension.isActive ? extension.exports : await extension.activate();
-    testMetrics.record('extension.activateFnMs', api.activationMs);
     cluster = await startFakeCluster(
       [
         { name: 'laptop', tier: 0 },
@@ -106,7 +105,8 @@ describe('cluster UI: tree, status bar, commands', function () {
     // Tier 2 is down: a tier 2 request is answered by the next tier in the fallback order.
     const answered: string[] = [];
     for await (const e of api.host.coordinator.complete({ messages: [{ role: 'user', content: 'hi' }], tier: 2 })) if (e.type === 'done') answered.push(e.node);
-    assert.notEqual(answered[0], 'gpu-box', 'a fallback node answered');
+    // 2 → 1 → 0: the tier 1 node answers, once (an empty list would mean nothing answered at all).
+    assert.deepEqual(answered, ['desktop'], 'the next tier in the fallback order answered');
 
     await cluster.node('gpu-box').setFault({ type: 'none' });
     await vscode.commands.executeCommand('harombe.resetBreaker', 'gpu-box');
