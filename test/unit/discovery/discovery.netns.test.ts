@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNamespacePair, repoRoot, type Line, type NamespacePair, type Proc } from './netns';
 import { strictTests } from '../../vscode/strictTests';
+import { seededRandom } from '../../fakes/seededRandom';
 
 /**
  * Discovery end to end with real multicast: `harombe start` (with a fake Ollama behind it) announces
@@ -14,6 +15,8 @@ import { strictTests } from '../../vscode/strictTests';
 const NAME = 'gpu-box';
 const ID_1 = 'disc-node-id-one';
 const ID_2 = 'disc-node-id-two';
+
+const random = seededRandom();
 
 describe('cluster discovery between network namespaces (real multicast)', function () {
   this.timeout(60_000);
@@ -120,7 +123,9 @@ describe('cluster discovery between network namespaces (real multicast)', functi
     assert.equal(coord.lines.slice(from).filter((l) => l.event === 'discover' || l.event === 'impostor').length, 0);
     // Probed (not just optimistically available), and a moment later so the kill falls at some point of the probe interval.
     await coord.line('gpu-box probed available', (l) => isGpu(l) && l.state === 'available' && l.latencyMs !== null, 5_000, from);
-    await new Promise((r) => setTimeout(r, 300 + Math.random() * 1500));
+    const pause = 300 + random.next() * 1500;
+    console.log(`      kill after a pause of ${Math.round(pause)} ms (seed ${random.seed}: HAROMBE_TEST_SEED=${random.seed} replays it)`);
+    await new Promise((r) => setTimeout(r, pause));
 
     // 6. SIGKILL: no goodbye; health probes make it unavailable.
     from = coord.lines.length;

@@ -175,7 +175,8 @@ describe('OllamaClient', () => {
     it('hang → stall after the stall timeout', async () => {
       await fake.setFault({ type: 'hang' });
       const { ms } = await timed(() => expectNodeError(client().chat(hello), 'stall'));
-      assert.ok(ms >= STALL_MS - 20 && ms < STALL_MS + 1500, `took ${ms} ms`);
+      // The node never answers, so only the stall timer ends this; it cannot fire early.
+      assert.ok(ms >= STALL_MS - 20, `stalled after ${ms} ms, before the stall timeout`);
     });
 
     it('trickle slower than the stall timeout → stall; faster → the full answer', async () => {
@@ -266,7 +267,7 @@ describe('OllamaClient', () => {
       const controller = new AbortController();
       const stream = client().chat({ ...hello, signal: controller.signal });
       const got: string[] = [];
-      const { ms } = await timed(() =>
+      await timed(() =>
         expectNodeError(
           (async function* () {
             for await (const c of stream) {
@@ -278,8 +279,8 @@ describe('OllamaClient', () => {
           'aborted',
         ),
       );
+      // Without the abort the answer would have ended whole, not 'aborted': that is the check, not a time.
       assert.equal(got.length, 2);
-      assert.ok(ms < 1000, `took ${ms} ms`);
       const aborted = await fake.waitForClientAbort();
       assert.equal(aborted.path, '/api/chat');
       assert.equal(fake.inFlight, 0);
@@ -289,8 +290,8 @@ describe('OllamaClient', () => {
       await fake.setFault({ type: 'hang' });
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 50);
-      const { ms } = await timed(() => expectNodeError(client({ stallTimeoutMs: 5000 }).chat({ ...hello, signal: controller.signal }), 'aborted'));
-      assert.ok(ms < 1000, `took ${ms} ms`);
+      // Had the abort waited for the headers, the 5 s stall timer would have ended it as 'stall'.
+      await expectNodeError(client({ stallTimeoutMs: 5000 }).chat({ ...hello, signal: controller.signal }), 'aborted');
       await fake.waitForClientAbort();
     });
 
@@ -312,7 +313,8 @@ describe('OllamaClient', () => {
       try {
         const c = new OllamaClient(endpointFor(fake.url, { connectTimeoutMs: 200, stallTimeoutMs: 5000 }), stuck);
         const { ms } = await timed(() => expectNodeError(c.chat(hello), 'connect_timeout'));
-        assert.ok(ms >= 180 && ms < 1500, `took ${ms} ms`);
+        // The connector never calls back, so the connect timer (not the 5 s stall timer) ended it, and not early.
+        assert.ok(ms >= 180, `gave up after ${ms} ms, before the connect timeout`);
       } finally {
         await stuck.destroy();
       }
