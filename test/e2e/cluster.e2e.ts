@@ -165,13 +165,13 @@ describe('cluster UI in the workbench: status bar, nodes tree, Test Cluster, ref
         // Ours sit in a Harombe submenu: the built-in chat already has an "Explain" in this menu.
         const submenu = page.getByRole('menuitem', { name: 'Harombe', exact: true });
         await submenu.waitFor({ timeout: 5_000 });
-        const from = await submenu.boundingBox({ timeout: 2_000 });
+        const from = await submenu.boundingBox({ timeout: 10_000 });
         assert.ok(from);
         await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2, { steps: 4 });
         // Menus show a command's title without its category.
         const item = page.getByRole('menuitem', { name: 'Refactor with Tier…', exact: true });
         await item.waitFor({ timeout: 5_000 });
-        const to = await item.boundingBox({ timeout: 2_000 });
+        const to = await item.boundingBox({ timeout: 10_000 });
         assert.ok(to);
         if (attempt === 1) await screenshot('cluster-editor-context-menu.png');
         // Into the submenu sideways, then down: a diagonal path crosses the parent menu's other items, which closes the submenu.

@@ -49,7 +49,7 @@ describe('cluster discovery between network namespaces (real multicast)', functi
   function startWorker(home: string, ollamaPort: number): Proc {
     return net!.run(
       net!.a,
-      join(repoRoot, 'test/unit/worker/startEntry.ts'),
+      join(repoRoot, 'src/cli/main.ts'),
       ['start', '--host', net!.addrA, '--port', '8000', '--tier', '2', '--model', 'qwen2.5:72b', '--ollama', `http://127.0.0.1:${ollamaPort}`, '--name', NAME],
       { HAROMBE_HOME: home, HAROMBE_CONFIG: '', HAROMBE_AUTH_TOKEN: '' },
       home,
@@ -173,7 +173,7 @@ describe('cluster discovery between network namespaces (real multicast)', functi
 
     const w = nsNet.run(
       nsNet.a,
-      join(repoRoot, 'test/unit/worker/startEntry.ts'),
+      join(repoRoot, 'src/cli/main.ts'),
       ['start', '--host', nsNet.addrA, '--port', '8001', '--tier', '1', '--model', 'qwen2.5:14b', '--ollama', 'http://127.0.0.1:9', '--name', 'cli-box'],
       { HAROMBE_HOME: workerHome, HAROMBE_CONFIG: '', HAROMBE_AUTH_TOKEN: '' },
       workerHome,

@@ -53,7 +53,7 @@ describe('mDNS between network namespaces (real multicast)', function () {
     const n = net as NamespacePair;
     return n.run(
       n.a,
-      join(repoRoot, 'test/unit/worker/startEntry.ts'),
+      join(repoRoot, 'src/cli/main.ts'),
       [
         'start',
         '--host', '0.0.0.0', '--port', '8000', '--model', 'qwen2.5:14b', '--tier', '2',
