@@ -35,6 +35,18 @@ describe('cluster UI in the workbench: status bar, nodes tree, Test Cluster, ref
 
   const savedHome = process.env.HAROMBE_HOME;
 
+  /**
+   * Each test's own start after the first two: the cluster's config in the workspace (the same
+   * bytes again change nothing) and gpu-box up or down, as the status bar shows it.
+   */
+  const clusterWith = async (gpuBox: 'up' | 'down') => {
+    assert.ok(session && cluster);
+    mkdirSync(path.join(session.run.workspace, '.harombe'), { recursive: true });
+    writeFileSync(path.join(session.run.workspace, '.harombe', 'harombe.yaml'), `# e2e cluster\n${cluster.yaml}`);
+    await cluster.node('gpu-box').setFault(gpuBox === 'up' ? { type: 'none' } : { type: 'refuse' });
+    await statusItem(session.page, gpuBox === 'up' ? 2 : 1, 2).waitFor({ timeout: 30_000 });
+  };
+
   before(async () => {
     // The user's own ~/.harombe must not add nodes to the test (code-server inherits this environment).
     process.env.HAROMBE_HOME = mkdtempSync(path.join(tmpdir(), 'harombe-home-'));
@@ -104,6 +116,7 @@ describe('cluster UI in the workbench: status bar, nodes tree, Test Cluster, ref
   it('clicking the status bar item lists the nodes and the cluster actions', async () => {
     assert.ok(session);
     const { page } = session;
+    await clusterWith('down');
     await statusItem(page, 1, 2).click();
     const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
     await rows.filter({ hasText: 'Test Cluster' }).first().waitFor();
@@ -116,6 +129,7 @@ describe('cluster UI in the workbench: status bar, nodes tree, Test Cluster, ref
   it('Test Cluster from the command palette reports which nodes answered', async () => {
     assert.ok(session);
     const { page } = session;
+    await clusterWith('down');
     const started = performance.now();
     await runFromCommandPalette(page, 'Harombe: Test Cluster');
     // With the smoke-test driver, toasts go straight to the notification center.
@@ -140,6 +154,7 @@ describe('cluster UI in the workbench: status bar, nodes tree, Test Cluster, ref
   it('Refactor with Tier… from the editor context menu, accepted, changes the file', async () => {
     assert.ok(session);
     const { page } = session;
+    await clusterWith('up');
     const file = path.join(session.run.workspace, 'src', 'math.ts');
     const original = readFileSync(file, 'utf8');
 

@@ -182,12 +182,14 @@ describe('OllamaClient', () => {
     it('trickle slower than the stall timeout → stall; faster → the full answer', async () => {
       await fake.setFault({ type: 'trickle', intervalMs: STALL_MS * 2 });
       await expectNodeError(client().chat(hello), 'stall');
-      fake.setOptions({ reply: 'ok' });
+      const reply = 'ok '.repeat(12).trim();
+      fake.setOptions({ reply });
       await fake.setFault({ type: 'trickle', intervalMs: 1 });
-      // Far longer in total than the stall timeout, but never silent for long.
-      const { value, ms } = await timed(() => collect(client({ stallTimeoutMs: 150 }).chat(hello)));
-      assert.equal(value.text, 'ok');
-      assert.ok(ms > 150, `took ${ms} ms`);
+      // Far longer in total than the stall timeout (a byte a millisecond, over a thousand bytes),
+      // but never silent for long: a 500 ms timeout leaves a loaded machine room between bytes.
+      const { value, ms } = await timed(() => collect(client({ stallTimeoutMs: 500 }).chat(hello)));
+      assert.equal(value.text, reply);
+      assert.ok(ms > 500, `took ${ms} ms: too short to tell a total timeout from a stall timeout`);
     });
 
     it('a consumer slower than the stall timeout is not a stall of the node', async () => {
@@ -196,12 +198,14 @@ describe('OllamaClient', () => {
       fake.setOptions({ reply });
       let text = '';
       let paused = false;
-      for await (const c of client({ stallTimeoutMs: 150 }).chat(hello)) {
+      // A 1 s stall timeout and a 2.5 s pause: the pause is what must not count, and a loaded
+      // machine's own gaps (the fake shares this event loop) stay well under the timeout.
+      for await (const c of client({ stallTimeoutMs: 1000 }).chat(hello)) {
         if (c.type !== 'delta') continue;
         text += c.text;
         if (!paused) {
           paused = true;
-          await new Promise((resolve) => setTimeout(resolve, 500));
+          await new Promise((resolve) => setTimeout(resolve, 2500));
         }
       }
       assert.equal(text, reply);
