@@ -53,6 +53,15 @@ describe('cluster UI: tree, status bar, commands', function () {
     await cluster?.stop();
   });
 
+  // Each test starts from the healthy cluster, whatever the test before left behind (a test that
+  // fails half-way leaves its faults and open breakers, and every later test would fail with it).
+  const NODES = ['laptop', 'desktop', 'gpu-box'];
+  beforeEach(async () => {
+    await Promise.all(NODES.map((n) => cluster.node(n).setFault({ type: 'none' })));
+    for (const n of NODES) if (api.host.coordinator.registry.get(n)?.breaker.state !== 'closed') await vscode.commands.executeCommand('harombe.resetBreaker', n);
+    await until('the three fake nodes to be available', () => NODES.every((n) => api.host.coordinator.registry.get(n)?.state === 'available'));
+  });
+
   it('shows tiers, then nodes, with state, model, latency and load', () => {
     const labels = treeLabels();
     assert.deepEqual(
