@@ -1,11 +1,16 @@
 // Bundles the CLI and the extension (Node, CommonJS) and, later, the chat webview (browser, IIFE).
 import * as esbuild from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { asciiOnly } from './scripts/asciiOnly.mjs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
+// --outdir=DIR (from where it is run; default dist): the tests build into a temporary folder,
+// never into the checkout's dist/. The sources are always this checkout's, wherever it is run from.
+const outdir = resolve(process.argv.find((a) => a.startsWith('--outdir='))?.slice('--outdir='.length) || 'dist');
+process.chdir(dirname(fileURLToPath(import.meta.url)));
 
 const nodeEntries = [
   { in: 'src/cli/main.ts', out: 'cli' },
@@ -45,6 +50,8 @@ const asciiOutput = {
 };
 
 const common = {
+  // esbuild's service started before the chdir above; tell it where the sources are.
+  absWorkingDir: process.cwd(),
   bundle: true,
   sourcemap: !production,
   minify: production,
@@ -58,7 +65,7 @@ if (nodeEntries.length) {
     await esbuild.context({
       ...common,
       entryPoints: nodeEntries,
-      outdir: 'dist',
+      outdir,
       platform: 'node',
       format: 'cjs',
       target: 'node20',
@@ -73,7 +80,7 @@ if (webEntries.length) {
     await esbuild.context({
       ...common,
       entryPoints: webEntries,
-      outdir: 'dist',
+      outdir,
       platform: 'browser',
       format: 'iife',
       target: 'es2022',
@@ -84,8 +91,8 @@ if (webEntries.length) {
 // The chat webview loads codicons from dist/webview (localResourceRoots is limited to dist/ and media/).
 function copyCodicons() {
   if (webEntries.length === 0) return;
-  mkdirSync('dist/webview', { recursive: true });
-  for (const f of ['codicon.css', 'codicon.ttf']) copyFileSync(`node_modules/@vscode/codicons/dist/${f}`, `dist/webview/${f}`);
+  mkdirSync(`${outdir}/webview`, { recursive: true });
+  for (const f of ['codicon.css', 'codicon.ttf']) copyFileSync(`node_modules/@vscode/codicons/dist/${f}`, `${outdir}/webview/${f}`);
 }
 copyCodicons();
 

@@ -43,7 +43,7 @@ export async function benchDiscovery(runs = 3): Promise<DiscoveryBenchResult | {
       const start = () =>
         net.run(
           net.a,
-          join(repoRoot, 'test/unit/worker/startEntry.ts'),
+          join(repoRoot, 'src/cli/main.ts'),
           ['start', '--host', net.addrA, '--port', String(8100 + i), '--tier', '2', '--model', 'qwen2.5:72b', '--ollama', `http://127.0.0.1:${ollamaPort}`, '--name', name],
           { HAROMBE_HOME: home, HAROMBE_CONFIG: '', HAROMBE_AUTH_TOKEN: '' },
           home,

@@ -25,6 +25,21 @@ const REPLY = [
   'Done.',
 ].join('\n');
 
+/**
+ * Opens the Harombe container unless it is open already (clicking its activity bar item again would
+ * close the side bar), and waits for the chat to see the node: each test starts from here, not from
+ * what the previous one left open.
+ */
+async function openChat(session: WorkbenchSession) {
+  const { page } = session;
+  const chat = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+  if (!(await chat.locator('textarea.prompt').isVisible().catch(() => false))) {
+    await page.locator('.activitybar a[aria-label^="Harombe"]').first().click({ timeout: 60_000 });
+  }
+  await chat.locator('.cluster-info').filter({ hasText: '1/1 nodes available' }).waitFor({ timeout: 30_000 });
+  return chat;
+}
+
 describe('chat: the Harombe view in the workbench', () => {
   let session: WorkbenchSession | undefined;
   let cluster: FakeCluster | undefined;
@@ -53,9 +68,7 @@ describe('chat: the Harombe view in the workbench', () => {
     assert.ok(session);
     const { page } = session;
     const started = performance.now();
-    await page.locator('.activitybar a[aria-label^="Harombe"]').first().click({ timeout: 60_000 });
-    const chat = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
-    await chat.locator('.cluster-info').filter({ hasText: '1/1 nodes available' }).waitFor({ timeout: 30_000 });
+    const chat = await openChat(session);
     console.log(`    chat view ready with the node in ${Math.round(performance.now() - started)} ms`);
 
     const prompt = chat.locator('textarea.prompt');
@@ -82,9 +95,17 @@ describe('chat: the Harombe view in the workbench', () => {
     assert.equal(await answer.locator('[onerror]').count(), 0);
     const frame = page.frames().find((f: Frame) => f.name() === 'active-frame' || f.url().includes('fake.html'));
     assert.ok(frame, `no webview content frame among ${page.frames().map((f) => f.url()).join(', ')}`);
-    const frames = page.frames();
-    const xss = await Promise.all(frames.map((f) => f.evaluate(() => (window as unknown as { __harombeXss?: number }).__harombeXss).catch(() => undefined)));
-    assert.deepEqual(xss.filter((v) => v !== undefined), [], 'the injected onerror ran');
+    // The probe must run where the markup was rendered: an evaluation that throws there is a failure, not a pass.
+    const probe = (): { xss: number | null; rendered: number } => ({ xss: (window as unknown as { __harombeXss?: number }).__harombeXss ?? null, rendered: document.querySelectorAll('.message.assistant').length });
+    const inChat = await frame.evaluate(probe);
+    assert.ok(inChat.rendered > 0, 'the probed frame is not the one that rendered the answer');
+    assert.equal(inChat.xss, null, 'the injected onerror ran in the chat');
+    // Elsewhere too; a frame that went away while being asked (detached) cannot have run it now.
+    for (const f of page.frames()) {
+      if (f === frame || f.isDetached()) continue;
+      const other: { xss: number | null } = await f.evaluate(probe);
+      assert.equal(other.xss, null, `the injected onerror ran in ${f.url()}`);
+    }
 
     mkdirSync(harness.screenshots, { recursive: true });
     const screenshot = path.join(harness.screenshots, 'chat.png');
@@ -95,7 +116,7 @@ describe('chat: the Harombe view in the workbench', () => {
   it('asks before a write with a diff and a modal: Deny leaves the file alone', async () => {
     assert.ok(session && cluster);
     const { page } = session;
-    const chat = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    const chat = await openChat(session);
     const file = path.join(session.run.workspace, 'src', 'math.ts');
     const original = readFileSync(file, 'utf8');
     await chat.locator('button', { hasText: 'New Chat' }).click();
@@ -124,7 +145,7 @@ describe('chat: the Harombe view in the workbench', () => {
   it('asks before a command with its text and folder: Allow once runs it', async () => {
     assert.ok(session && cluster);
     const { page } = session;
-    const chat = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    const chat = await openChat(session);
     await chat.locator('button', { hasText: 'New Chat' }).click();
     cluster.ollama('box').setOptions({ reply: 'Ran it.', toolCalls: [{ name: 'run_shell', arguments: { command: 'echo approved > ran.txt' } }] });
     try {

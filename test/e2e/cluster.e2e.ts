@@ -6,6 +6,7 @@ import type { Page } from 'playwright-core';
 import { startFakeCluster, type FakeCluster } from '../fakes/fakeCluster';
 import type { FakeMessage } from '../fakes/fakeReply';
 import { harness } from '../vscode/harness';
+import { retryLog } from '../vscode/retryLog';
 import { runFromCommandPalette } from './commandPalette';
 import { openWorkbenchSession, type WorkbenchSession, screenshotIfFailed } from './workbenchSession';
 
@@ -33,6 +34,18 @@ describe('cluster UI in the workbench: status bar, nodes tree, Test Cluster, ref
   };
 
   const savedHome = process.env.HAROMBE_HOME;
+
+  /**
+   * Each test's own start after the first two: the cluster's config in the workspace (the same
+   * bytes again change nothing) and gpu-box up or down, as the status bar shows it.
+   */
+  const clusterWith = async (gpuBox: 'up' | 'down') => {
+    assert.ok(session && cluster);
+    mkdirSync(path.join(session.run.workspace, '.harombe'), { recursive: true });
+    writeFileSync(path.join(session.run.workspace, '.harombe', 'harombe.yaml'), `# e2e cluster\n${cluster.yaml}`);
+    await cluster.node('gpu-box').setFault(gpuBox === 'up' ? { type: 'none' } : { type: 'refuse' });
+    await statusItem(session.page, gpuBox === 'up' ? 2 : 1, 2).waitFor({ timeout: 30_000 });
+  };
 
   before(async () => {
     // The user's own ~/.harombe must not add nodes to the test (code-server inherits this environment).
@@ -82,7 +95,11 @@ describe('cluster UI in the workbench: status bar, nodes tree, Test Cluster, ref
     console.log(`    status bar showed 2/2 ${Math.round(performance.now() - started)} ms after the config was written`);
     assert.match(await statusItem(page, 2, 2).innerText(), /2\/2/);
 
-    // The Nodes view in the Harombe container (opened by the previous test) fills in.
+    // The Nodes view in the Harombe container fills in; this test opens the container itself
+    // unless it is open (clicking its activity bar item again would close the side bar).
+    const nodesHeader = page.locator('.pane-header', { hasText: 'Nodes' }).first();
+    if (!(await nodesHeader.isVisible().catch(() => false))) await page.locator('.activitybar a[aria-label^="Harombe"], .activitybar .action-item[aria-label^="Harombe"] a').first().click();
+    await nodesHeader.waitFor({ timeout: 15_000 });
     const row = (name: string) => page.locator('.monaco-list-row', { hasText: name }).first();
     // Latency shows once the first health probe has answered.
     await page.locator('.monaco-list-row', { hasText: /gpu-box.*qwen2\.5:72b · \d+ ms · 0\/4/ }).first().waitFor({ timeout: 15_000 });
@@ -99,6 +116,7 @@ describe('cluster UI in the workbench: status bar, nodes tree, Test Cluster, ref
   it('clicking the status bar item lists the nodes and the cluster actions', async () => {
     assert.ok(session);
     const { page } = session;
+    await clusterWith('down');
     await statusItem(page, 1, 2).click();
     const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
     await rows.filter({ hasText: 'Test Cluster' }).first().waitFor();
@@ -111,6 +129,7 @@ describe('cluster UI in the workbench: status bar, nodes tree, Test Cluster, ref
   it('Test Cluster from the command palette reports which nodes answered', async () => {
     assert.ok(session);
     const { page } = session;
+    await clusterWith('down');
     const started = performance.now();
     await runFromCommandPalette(page, 'Harombe: Test Cluster');
     // With the smoke-test driver, toasts go straight to the notification center.
@@ -135,6 +154,7 @@ describe('cluster UI in the workbench: status bar, nodes tree, Test Cluster, ref
   it('Refactor with Tier… from the editor context menu, accepted, changes the file', async () => {
     assert.ok(session);
     const { page } = session;
+    await clusterWith('up');
     const file = path.join(session.run.workspace, 'src', 'math.ts');
     const original = readFileSync(file, 'utf8');
 
@@ -149,21 +169,24 @@ describe('cluster UI in the workbench: status bar, nodes tree, Test Cluster, ref
     await page.keyboard.press('Control+A');
 
     // Right-click → Harombe → Refactor with Tier…. Menus are timing-sensitive (a submenu closes when the
-    // pointer strays), so try twice, then fall back to the palette and say so.
+    // pointer strays), so a second attempt is allowed, and recorded as a retry; there is no way
+    // around the menu, which is what this test is about.
     let via = '';
+    let lastError: unknown;
     for (let attempt = 1; attempt <= 2 && !via; attempt++) {
+      if (attempt > 1) retryLog.record('e2e', 'Refactor with Tier… from the editor context menu', attempt, String(lastError));
       try {
         await editor.locator('.view-lines').click({ button: 'right' });
         // Ours sit in a Harombe submenu: the built-in chat already has an "Explain" in this menu.
         const submenu = page.getByRole('menuitem', { name: 'Harombe', exact: true });
         await submenu.waitFor({ timeout: 5_000 });
-        const from = await submenu.boundingBox({ timeout: 2_000 });
+        const from = await submenu.boundingBox({ timeout: 10_000 });
         assert.ok(from);
         await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2, { steps: 4 });
         // Menus show a command's title without its category.
         const item = page.getByRole('menuitem', { name: 'Refactor with Tier…', exact: true });
         await item.waitFor({ timeout: 5_000 });
-        const to = await item.boundingBox({ timeout: 2_000 });
+        const to = await item.boundingBox({ timeout: 10_000 });
         assert.ok(to);
         if (attempt === 1) await screenshot('cluster-editor-context-menu.png');
         // Into the submenu sideways, then down: a diagonal path crosses the parent menu's other items, which closes the submenu.
@@ -173,6 +196,7 @@ describe('cluster UI in the workbench: status bar, nodes tree, Test Cluster, ref
         await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Refactor with Tier' }).waitFor({ timeout: 5_000 });
         via = `context menu (attempt ${attempt})`;
       } catch (error) {
+        lastError = error;
         console.log(`    context menu attempt ${attempt} failed: ${String(error).split('\n')[0]}`);
         await page.keyboard.press('Escape');
         await page.keyboard.press('Escape');
@@ -181,14 +205,7 @@ describe('cluster UI in the workbench: status bar, nodes tree, Test Cluster, ref
         await page.keyboard.press('Control+A');
       }
     }
-    if (!via) {
-      via = 'command palette';
-      // Not runFromCommandPalette: it waits for the palette to close, and this command opens its own picker in it.
-      await page.keyboard.press('F1');
-      await page.locator('.quick-input-widget input').fill('>Harombe: Refactor with Tier');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Refactor with Tier' }).first().waitFor();
-      await page.keyboard.press('Enter');
-    }
+    if (!via) throw new Error(`the editor context menu did not start Refactor with Tier… in 2 attempts: ${String(lastError)}`);
     console.log(`    refactor started from the ${via}`);
 
     // The tier picker lists each tier with its nodes; choose tier 2.

@@ -76,12 +76,14 @@ export abstract class FakeServer {
   private readonly timers = new Set<NodeJS.Timeout>();
   private abortWaiters: ((r: RecordedRequest) => void)[] = [];
   private inFlightCount = 0;
+  private acceptedCount = 0;
   private boundPort = 0;
   private stopped = false;
 
   protected constructor() {
     this.server = http.createServer((req, res) => void this.serve(req, res));
     this.server.on('connection', (socket) => {
+      this.acceptedCount++;
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
@@ -98,6 +100,11 @@ export abstract class FakeServer {
   /** Chat answers being written right now. */
   get inFlight(): number {
     return this.inFlightCount;
+  }
+
+  /** TCP connections accepted since the fake started: what tells a reused connection from new ones. */
+  get acceptedConnections(): number {
+    return this.acceptedCount;
   }
 
   /** TCP connections open right now (keep-alive ones included). */

@@ -8,6 +8,7 @@ import type { Fault } from '../fakes/fault';
 import { createNamespacePair, type NamespacePair } from '../unit/discovery/netns';
 import { FAULTY, runFaultCase, type FaultResult, type FaultTarget, type FaultyKind } from './faultCase';
 import type { OfficialClient } from './officialClientCall';
+import { strictTests } from '../vscode/strictTests';
 
 const REQUESTS = 200;
 
@@ -73,6 +74,8 @@ describe('fault matrix: node faults × 200 concurrent requests over a 3-tier clu
           results.push(r);
           assert.equal(r.lost, 0, `requests lost:\n${r.problems.join('\n')}`);
           assert.equal(r.dupOrTruncated, 0, `answers duplicated or truncated:\n${r.problems.join('\n')}`);
+          // Without this, 503 and 429 (which open no breaker) pass at 0 = 0 when the fault never bit.
+          assert.ok(r.faultyAttempts > 0, 'the faulty node was never tried: the case tested nothing');
           assert.equal(r.fallbacksReported, r.faultyAttempts, 'every failed attempt on the faulty node is reported as a fallback');
           if (opensBreaker) assert.ok(r.takenOut, 'breaker opened (or the health prober took the node out first)');
           assert.ok(r.recovered, 'breaker closed again after the node came back');
@@ -125,10 +128,7 @@ describe('fault matrix: node faults × 200 concurrent requests over a 3-tier clu
     let remote = { host: '', port: 0 };
 
     before(async function () {
-      if (process.getuid?.() !== 0) {
-        console.log('      (skipped: creating network namespaces needs root; CI runs this as root)');
-        this.skip();
-      }
+      if (process.getuid?.() !== 0) strictTests.skip(this, 'creating network namespaces needs root; CI runs this as root');
       // 10.233.9.0/24 exists only between these two namespaces; the veth ends are made inside them.
       net = createNamespacePair('hrbfl', '233.9');
       const node = net.run(net.b, join(__dirname, 'remoteNodeEntry.ts'), [net.addrB, 'qwen2.5:14b']);
@@ -148,6 +148,7 @@ describe('fault matrix: node faults × 200 concurrent requests over a 3-tier clu
         results.push(r);
         assert.equal(r.lost, 0, 'requests lost');
         assert.equal(r.dupOrTruncated, 0, 'answers duplicated or truncated');
+        assert.ok(r.faultyAttempts > 0, 'no request was on the remote node when the link went down: the case tested nothing');
         assert.equal(r.fallbacksReported, r.faultyAttempts, 'every failed attempt on the faulty node is reported as a fallback');
         assert.ok(r.takenOut, 'breaker opened (or the health prober took the node out first)');
         assert.ok(r.recovered, 'breaker closed again after the link came back');

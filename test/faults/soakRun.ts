@@ -1,5 +1,6 @@
 import { Coordinator } from '../../src/core/coordinator';
 import type { FakeCluster } from '../fakes/fakeCluster';
+import { seededRandom } from '../fakes/seededRandom';
 import { expectedAnswer, startMatrixCluster } from './faultCase';
 
 export interface SoakOptions {
@@ -20,6 +21,8 @@ export interface SoakResult {
   rssEndMb: number;
   rssGrowth: number;
   leakedHandles: string[];
+  /** The chaos loop's seed: HAROMBE_TEST_SEED=<seed> replays the same kills and restarts. */
+  seed: number;
 }
 
 const NODES = ['t0a', 't0b', 't1a', 't1b', 't2a', 't2b'];
@@ -42,6 +45,8 @@ function countByType(list: string[]): Map<string, number> {
  */
 export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const log = opts.log ?? (() => undefined);
+  const random = seededRandom();
+  log(`chaos seed ${random.seed} (HAROMBE_TEST_SEED=${random.seed} replays it)`);
   const baseline = countByType(process.getActiveResourcesInfo());
   const cluster: FakeCluster = await startMatrixCluster();
   const coordinator = new Coordinator({ config: cluster.config });
@@ -77,20 +82,20 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const chaos = async () => {
     const down = new Set<string>();
     while (Date.now() < end) {
-      await sleep(200 + Math.random() * 600);
+      await sleep(200 + random.next() * 600);
       if (rssWarm === 0 && Date.now() >= warmUpEnd) {
         settleGc();
         rssWarm = process.memoryUsage().rss;
         log(`warm RSS ${(rssWarm / 2 ** 20).toFixed(1)} MB after ${((Date.now() - start) / 1000).toFixed(0)} s, ${requests} requests`);
       }
-      const name = NODES[Math.floor(Math.random() * NODES.length)] as string;
+      const name = NODES[Math.floor(random.next() * NODES.length)] as string;
       if (down.has(name)) {
         // Half the time a clean restart (drops every connection), half the time just the fault cleared.
-        if (Math.random() < 0.5) await cluster.ollama(name).restart();
+        if (random.next() < 0.5) await cluster.ollama(name).restart();
         await cluster.node(name).setFault({ type: 'none' });
         down.delete(name);
       } else if (down.size < 2) {
-        await cluster.node(name).setFault(Math.random() < 0.5 ? { type: 'refuse' } : { type: 'die_mid_stream', afterChunks: 1 + Math.floor(Math.random() * 5) });
+        await cluster.node(name).setFault(random.next() < 0.5 ? { type: 'refuse' } : { type: 'die_mid_stream', afterChunks: 1 + Math.floor(random.next() * 5) });
         down.add(name);
         kills++;
       }
@@ -129,5 +134,6 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     rssEndMb: rssEnd / 2 ** 20,
     rssGrowth: rssEnd / rssWarm - 1,
     leakedHandles,
+    seed: random.seed,
   };
 }

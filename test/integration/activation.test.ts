@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import type { HarombeApi } from '../../src/vscode/extension';
 import { testMetrics } from './testMetrics';
 
 // publisher.name from package.json
@@ -10,20 +11,16 @@ describe('activation', () => {
     assert.ok(vscode.extensions.getExtension(extensionId), `${extensionId} is not installed`);
   });
 
-  it('activates, and reports how long that took as the extension host sees it', async () => {
-    const extension = vscode.extensions.getExtension(extensionId);
+  it('is active once start-up has finished, and reports how long activate() took', async () => {
+    const extension = vscode.extensions.getExtension<HarombeApi>(extensionId);
     assert.ok(extension);
-    // Activation is implicit (on the extension's commands), so nothing has activated it yet and
-    // this measures loading dist/extension.js plus activate(). Should an activation event such as
-    // onStartupFinished be added, it is already active here and there is no figure to take.
-    if (extension.isActive) {
-      console.log('extension.activationMs not measured: the extension was active before the tests ran');
-    } else {
-      const started = performance.now();
-      await extension.activate();
-      testMetrics.record('extension.activationMs', performance.now() - started);
-    }
-    assert.equal(extension.isActive, true);
+    // onStartupFinished activates it before the tests run (and run() opens its log first), so the
+    // test cannot time loading the bundle; the extension times its own activate().
+    assert.ok((extension.packageJSON as { activationEvents: string[] }).activationEvents.includes('onStartupFinished'));
+    assert.equal(extension.isActive, true, 'not active after start-up finished');
+    const api = extension.exports;
+    assert.ok(Number.isFinite(api.activationMs) && api.activationMs > 0, `activationMs ${api.activationMs}`);
+    testMetrics.record('extension.activateFnMs', api.activationMs);
   });
 
   it('registers harombe.showLogs, and running it succeeds', async () => {

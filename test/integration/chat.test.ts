@@ -111,7 +111,7 @@ describe('chat view', function () {
       await hooks.receive({ type: 'chat/stop' });
       await sending;
       testMetrics.record('chat.stopToEndMs', performance.now() - stopAt);
-      assert.ok(performance.now() - stopAt < 2_000);
+      // Not a time: a Stop that did nothing would end with chat/done (the answer takes ~3 s), checked below.
       const last = posted.at(-1);
       assert.equal(last?.type, 'chat/error');
       assert.equal(last.type === 'chat/error' && last.cancelled, true);
@@ -173,6 +173,23 @@ describe('chat view', function () {
   });
 
   it('keeps the history: a reloaded webview gets every exchange back on ready', async () => {
+    // Its own two exchanges, one with a denied write, rather than what the tests before left.
+    await hooks.receive({ type: 'chat/new' });
+    await hooks.receive({ type: 'chat/send', text: 'an answer for the history', tier: 1 });
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    assert.ok(folder);
+    const target = path.join(folder, 'history-denied.txt');
+    writeFileSync(target, 'original\n');
+    hooks.setApprover(new ScriptedApprover({ edit: false }));
+    cluster.ollama('box').setOptions({ toolCalls: [{ name: 'write_file', arguments: { path: 'history-denied.txt', content: 'pwned' } }] });
+    try {
+      await hooks.receive({ type: 'chat/send', text: 'overwrite history-denied.txt', tier: 1 });
+    } finally {
+      cluster.ollama('box').setOptions({ toolCalls: undefined });
+      hooks.setApprover(undefined);
+      rmSync(target, { force: true });
+    }
+    posted = [];
     await hooks.receive({ type: 'ready' });
     const entries = of('chat/history').at(-1)?.entries ?? [];
     assert.ok(entries.length >= 4, JSON.stringify(entries));

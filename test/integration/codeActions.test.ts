@@ -8,6 +8,7 @@ import { startFakeCluster, type FakeCluster } from '../fakes/fakeCluster';
 import type { FakeMessage } from '../fakes/fakeReply';
 import { testMetrics } from './testMetrics';
 import { until } from './until';
+import { retryLog } from '../vscode/retryLog';
 
 const extensionId = 'harombe.harombe-vscode';
 
@@ -81,6 +82,7 @@ describe('code actions: refactor, tests, explain', function () {
         return await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, range);
       } catch (error) {
         if (attempt >= 5 || !/Canceled/.test(String(error))) throw error;
+        retryLog.record('integration', 'code actions: the editor cancelled vscode.executeCodeActionProvider', attempt + 1, String(error));
         await new Promise((r) => setTimeout(r, 200));
       }
     }

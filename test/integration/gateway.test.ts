@@ -51,6 +51,12 @@ describe('gateway from VS Code (harombe.gateway.*)', function () {
   const set = (key: 'enabled' | 'port', value: unknown) => settings().update(key, value, vscode.ConfigurationTarget.Global);
   const status = (): GatewayStatus => api.gateway.status;
   const runningOn = (port: number) => until(`the gateway to run on port ${port}`, () => status().state === 'running' && status().url === `http://127.0.0.1:${port}`);
+  /** Each test's own start: the gateway enabled and running on `port`, whatever the test before left. */
+  const runGatewayOn = async (port: number) => {
+    await set('port', port);
+    await set('enabled', true);
+    await runningOn(port);
+  };
 
   before(async () => {
     const extension = vscode.extensions.getExtension<HarombeApi>(extensionId);
@@ -80,7 +86,10 @@ describe('gateway from VS Code (harombe.gateway.*)', function () {
     await cluster?.stop();
   });
 
-  it('is off by default', () => {
+  it('is off by default', async () => {
+    await set('enabled', undefined);
+    await set('port', undefined);
+    await until('the gateway to be off', () => status().state === 'off');
     assert.equal(settings().get('enabled'), false);
     assert.equal(settings().get('port'), 11435);
     assert.equal(status().state, 'off');
@@ -104,6 +113,7 @@ describe('gateway from VS Code (harombe.gateway.*)', function () {
   });
 
   it('streams /api/chat from the fake node through the window’s coordinator, record by record', async () => {
+    await runGatewayOn(first);
     const before = cluster.node('gw-box').requests.filter((r) => r.path === '/api/chat').length;
     const answer = await call(first, 'POST', '/api/chat', { model: 'harombe', messages: [{ role: 'user', content: 'say hello through the gateway' }], stream: true });
     assert.equal(answer.status, 200, answer.body);
@@ -120,6 +130,7 @@ describe('gateway from VS Code (harombe.gateway.*)', function () {
   });
 
   it('speaks OpenAI on /v1/chat/completions too (SSE)', async () => {
+    await runGatewayOn(first);
     const answer = await call(first, 'POST', '/v1/chat/completions', { model: 'harombe', messages: [{ role: 'user', content: 'hi' }], stream: true });
     assert.equal(answer.status, 200, answer.body);
     assert.match(String(answer.headers['content-type']), /text\/event-stream/);
@@ -133,6 +144,7 @@ describe('gateway from VS Code (harombe.gateway.*)', function () {
   });
 
   it('moves when the port changes: the old port closes, the new one answers', async () => {
+    await runGatewayOn(first);
     await set('port', second);
     await runningOn(second);
     assert.equal(await refused(first), true, `port ${first} still accepts connections`);
@@ -141,6 +153,7 @@ describe('gateway from VS Code (harombe.gateway.*)', function () {
   });
 
   it('does not start on a port another program holds, and everything else keeps working', async () => {
+    await runGatewayOn(second);
     const blocker = createServer((socket) => socket.end('not http\r\n'));
     blockers.push(blocker);
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
@@ -161,6 +174,7 @@ describe('gateway from VS Code (harombe.gateway.*)', function () {
   });
 
   it('leaves a port held by another Harombe gateway alone, and takes it when asked again after it is freed', async () => {
+    await runGatewayOn(second);
     otherGateway = new GatewayServer({ coordinator: api.host.coordinator, port: 0 });
     const otherUrl = await otherGateway.listen();
     const port = Number(new URL(otherUrl).port);
@@ -176,6 +190,7 @@ describe('gateway from VS Code (harombe.gateway.*)', function () {
   });
 
   it('stops when disabled: the port closes', async () => {
+    await runGatewayOn(second);
     await set('enabled', false);
     await until('the gateway to stop', () => status().state === 'off');
     assert.equal(api.gateway.url, undefined);

@@ -14,6 +14,7 @@ import { format } from 'node:util';
 import Mocha from 'mocha';
 import * as vscode from 'vscode';
 import { hostOutput } from '../vscode/hostOutput';
+import { strictTests } from '../vscode/strictTests';
 import { testMetrics } from './testMetrics';
 
 interface TestResult {
@@ -25,52 +26,81 @@ interface TestResult {
 
 export async function run(): Promise<void> {
   const started = performance.now();
-  const mocha = new Mocha({
-    ui: 'bdd',
-    reporter: 'spec',
-    color: false,
-    timeout: 20_000,
-    ...(process.env.HAROMBE_TEST_GREP ? { grep: process.env.HAROMBE_TEST_GREP } : {}),
-  });
-  for (const file of testFiles(__dirname, process.env.HAROMBE_TEST_SUITE === 'restricted')) mocha.addFile(file);
-  await traceHarombeLog();
-
+  // A file is written at the start, so that the runner can tell "run() never started" from "run()
+  // started and the host went away before the end" (then the file says which step it reached).
+  writeResults({ step: 'started', passed: 0, failed: 0, pending: 0, retried: 0, durationMs: 0, vscodeVersion: vscode.version, tests: [], metrics: [] });
   const results: TestResult[] = [];
+  let retried = 0;
   const restoreConsole = markConsole();
   let failures: number;
+  let step = 'preparing the extension host';
   try {
+    // Everything that can throw is in here: a throw outside would reject run() before any result
+    // is written, and the runner could only say that the host exited with 1.
+    await harombeReady();
+    step = 'setting the Harombe log to trace';
+    await traceHarombeLog();
+    step = 'running the tests';
+    const mocha = new Mocha({
+      ui: 'bdd',
+      reporter: 'spec',
+      color: false,
+      timeout: 20_000,
+      // As the mocha command line gets from captureOutput.ts: in a strict run (CI) a .only or a skip fails.
+      forbidOnly: strictTests.on,
+      forbidPending: strictTests.on,
+      ...(process.env.HAROMBE_TEST_GREP ? { grep: process.env.HAROMBE_TEST_GREP } : {}),
+    });
+    for (const file of testFiles(__dirname, process.env.HAROMBE_TEST_SUITE === 'restricted')) mocha.addFile(file);
     failures = await new Promise<number>((resolve) => {
       const runner = mocha.run(resolve);
       runner.on('pass', (test) => results.push({ title: test.fullTitle(), state: 'passed', durationMs: test.duration }));
       runner.on('pending', (test) => results.push({ title: test.fullTitle(), state: 'pending' }));
+      // Tests that mocha ran again (`this.retries(n)`); retries a test makes itself go to the retry log.
+      runner.on('retry', () => retried++);
       // Hook failures arrive here too, with the hook as the "test".
       runner.on('fail', (test, error: Error) => results.push({ title: test.fullTitle(), state: 'failed', durationMs: test.duration, error: error.stack ?? error.message }));
     });
+    step = 'done';
   } catch (error) {
     // mocha.run() throws when a test file fails to load (a bad import, an error at top level).
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    console.error(`Cannot load the integration tests: ${message}`);
-    results.push({ title: 'loading the test files', state: 'failed', error: message });
+    console.error(`The integration tests failed while ${step}: ${message}`);
+    results.push({ title: step, state: 'failed', error: message });
     failures = 1;
   } finally {
     restoreConsole();
   }
 
-  const resultsFile = process.env.HAROMBE_TEST_RESULTS;
-  if (resultsFile) {
-    const count = (state: TestResult['state']) => results.filter((r) => r.state === state).length;
-    const summary = {
-      passed: count('passed'),
-      failed: count('failed'),
-      pending: count('pending'),
-      durationMs: Math.round(performance.now() - started),
-      vscodeVersion: vscode.version,
-      tests: results,
-      metrics: testMetrics.all(),
-    };
-    writeFileSync(resultsFile, JSON.stringify(summary, null, 2));
-  }
+  const count = (state: TestResult['state']) => results.filter((r) => r.state === state).length;
+  writeResults({
+    step,
+    passed: count('passed'),
+    failed: count('failed'),
+    pending: count('pending'),
+    retried,
+    durationMs: Math.round(performance.now() - started),
+    vscodeVersion: vscode.version,
+    tests: results,
+    metrics: testMetrics.all(),
+  });
   if (failures > 0) throw new Error(`${failures} integration test(s) failed`);
+}
+
+function writeResults(summary: { step: string; passed: number; failed: number; pending: number; retried: number; durationMs: number; vscodeVersion: string; tests: TestResult[]; metrics: unknown[] }): void {
+  const resultsFile = process.env.HAROMBE_TEST_RESULTS;
+  if (resultsFile) writeFileSync(resultsFile, JSON.stringify(summary, null, 2));
+}
+
+/**
+ * Waits for Harombe's activation (onStartupFinished), however long a slow machine takes, rather
+ * than racing it: the extension host calls run() as soon as it can, which on a slow start is
+ * before start-up has finished.
+ */
+async function harombeReady(): Promise<void> {
+  const extension = vscode.extensions.getExtension('harombe.harombe-vscode');
+  if (!extension) throw new Error('harombe.harombe-vscode is not installed in this extension host');
+  await extension.activate();
 }
 
 /**

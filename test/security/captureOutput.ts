@@ -10,18 +10,35 @@
  * Dependency-free on purpose: a wrapper around every test script must not be the thing that breaks.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { harness, type CapturedRun } from '../vscode/harness';
+import { strictTests } from '../vscode/strictTests';
+
+/**
+ * For mocha, what every suite's run gets whatever its own config says: the tally reporter (the
+ * spec reporter plus `<name>.tally.json` for the summary at the end of `npm test`) and, in a strict
+ * run (CI), `--forbid-only` and `--forbid-pending`, so that a `.only` or a skipped test fails it.
+ */
+function mochaArgs(command: string, args: string[]): string[] {
+  if (command !== 'mocha') return args;
+  const added = ['--reporter', path.join(__dirname, '../vscode/tallyReporter.ts')];
+  if (strictTests.on) added.push('--forbid-only', '--forbid-pending');
+  return [...args, ...added];
+}
 
 function main(): void {
-  const [name, command, ...args] = process.argv.slice(2);
+  const [name, command, ...given] = process.argv.slice(2);
   if (!name || !/^[a-z][\w-]*$/.test(name) || !command) {
     console.error('usage: node --import tsx test/security/captureOutput.ts <name> <command> [args…]');
     process.exitCode = 2;
     return;
   }
+  const args = mochaArgs(command, given);
   mkdirSync(harness.capturedOutput, { recursive: true });
+  const tallyFile = path.join(harness.capturedOutput, `${name}.tally.json`);
+  // A tally left by an earlier run must not stand in for this one's.
+  rmSync(tallyFile, { force: true });
   const logFile = path.join(harness.capturedOutput, `${name}.log`);
   const recordFile = path.join(harness.capturedOutput, `${name}.json`);
   const record: CapturedRun = { name, command: [command, ...args], startedAt: new Date().toISOString() };
@@ -30,7 +47,7 @@ function main(): void {
   const log = createWriteStream(logFile);
 
   // stdin stays the terminal's, so a test that reads it or a TTY check on it behaves as before.
-  const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'pipe'], env: { ...process.env, HAROMBE_TEST_TALLY: tallyFile } });
   child.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk);
     log.write(chunk);

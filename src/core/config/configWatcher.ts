@@ -118,7 +118,10 @@ export class ConfigWatcher implements Disposable {
     }
     // Editors and `touch` fire events without changing a byte; only a real change is news.
     const signature = JSON.stringify([sources ?? readError?.message, this.opts.overrides ?? null]);
-    if (fire && signature === this.lastSignature) return;
+    if (fire && signature === this.lastSignature) {
+      this.logger.trace('config files read again, unchanged: nothing to report');
+      return;
+    }
     this.lastSignature = signature;
 
     try {

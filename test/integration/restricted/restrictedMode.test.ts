@@ -128,9 +128,11 @@ describe('Restricted Mode (untrusted workspace)', function () {
       );
       const api = vscode.extensions.getExtension<HarombeApi>(extensionId)?.exports;
       assert.ok(api);
+      // reload() reads the files and applies the result before it returns: had the workspace file
+      // been read, its node would be in the registry now (and only a node there is ever probed).
       api.host.reload();
-      // Long enough for the watcher and several 0.2 s health rounds, had the file been read.
-      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(api.host.configFiles.includes(configFile), false, `the workspace file is watched: ${api.host.configFiles.join(', ')}`);
+      assert.equal(api.host.loadedFiles.includes(configFile), false, `the workspace file was read: ${api.host.loadedFiles.join(', ')}`);
       assert.deepEqual(api.host.coordinator.nodes().map((n) => n.name).filter((n) => n === 'lure'), []);
       assert.equal(lure.requests.length, 0, `the workspace's node was contacted: ${JSON.stringify(lure.requests.map((r) => r.path))}`);
     } finally {

@@ -163,9 +163,8 @@ describe('AgentLoop', function () {
     const conversation = new Conversation();
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 300);
-    const started = Date.now();
     const events = await collect(new AgentLoop({ coordinator: c, tools: registry(), maxSteps: 5 }).run({ conversation, prompt: 'a long one', signal: controller.signal }));
-    assert.ok(Date.now() - started < 2000);
+    // Not a time: an answer left to run would end with 'done', not with the cancellation.
     const last = events.at(-1);
     assert.equal(last?.type === 'error' && last.code, 'cancelled');
     assert.equal(conversation.messages.length, 0);

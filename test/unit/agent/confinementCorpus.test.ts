@@ -108,7 +108,10 @@ describe('agent tools: confinement corpus (no escape from the workspace)', funct
     }
     // Searching the whole workspace must not follow the links out either.
     const all = await r.execute(call('search_files', { query: CANARY_TEXT }), {});
-    assert.ok(!all.result.includes(CANARY_TEXT) || !all.result.includes('canary'), 'search over the workspace followed a link out');
+    // Nothing inside the workspace holds the canary, so any hit came through a link out.
+    assert.equal(all.result, 'No matches.', 'search over the workspace followed a link out');
+    // The same search does find text inside, so 'No matches.' above is not a search that never matches.
+    assert.match((await r.execute(call('search_files', { query: 'inside' }), {})).result, /^a\.txt:1: inside$/m);
     assertCanaryIntact();
     assert.ok(attempts >= 200, `only ${attempts} attempts`);
   });
@@ -137,7 +140,9 @@ describe('agent tools: confinement corpus (no escape from the workspace)', funct
     }
     for (const p of ['a.txt', 'new.txt', 'sub/new.txt']) {
       assert.equal((await r.execute(call('write_file', { path: p, content: 'changed' }), {})).status, 'denied', p);
-      assert.equal((await r.execute(call('edit_file', { path: p, old_text: 'inside', new_text: 'changed' }), {})).status, p === 'a.txt' ? 'denied' : (await r.execute(call('edit_file', { path: p, old_text: 'inside', new_text: 'x' }), {})).status, p);
+      // a.txt exists, so the edit reaches the approver, who refuses; the others do not exist, so the edit stops before asking.
+      const edit = await r.execute(call('edit_file', { path: p, old_text: 'inside', new_text: 'changed' }), {});
+      assert.equal(edit.status, p === 'a.txt' ? 'denied' : 'error', `${p}: ${edit.result}`);
     }
     await new Promise((res) => setTimeout(res, 300));
     assert.equal(existsSync(marker), false, 'a refused command ran');

@@ -1,14 +1,15 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fakeReply } from '../../fakes/fakeReply';
 import { ANSWER, REASONING, reasoning } from '../../fakes/reasoningSample';
 import { startFakeCluster, type FakeCluster } from '../../fakes/fakeCluster';
+import { builtCli } from '../build/builtCli';
 
 const root = resolve(__dirname, '../../..');
-const cliPath = join(root, 'dist/cli.js');
+let cliPath = '';
 
 interface Run {
   code: number;
@@ -40,7 +41,7 @@ describe('harombe CLI', function () {
   let env: NodeJS.ProcessEnv;
 
   before(() => {
-    execFileSync(process.execPath, [join(root, 'esbuild.mjs')], { cwd: root, stdio: 'inherit' });
+    cliPath = builtCli();
   });
 
   beforeEach(async () => {

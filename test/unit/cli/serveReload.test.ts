@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startFakeCluster, type FakeCluster } from '../../fakes/fakeCluster';
+import { builtCli } from '../build/builtCli';
 
-const root = resolve(__dirname, '../../..');
 
 async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -23,7 +23,8 @@ describe('harombe serve follows harombe.yaml', function () {
   let dir: string;
   let child: ChildProcess | undefined;
 
-  before(() => execFileSync(process.execPath, [join(root, 'esbuild.mjs')], { cwd: root, stdio: 'inherit' }));
+  let cliPath = '';
+  before(() => (cliPath = builtCli()));
   afterEach(async () => {
     child?.kill('SIGKILL');
     await cluster?.stop();
@@ -37,7 +38,7 @@ describe('harombe serve follows harombe.yaml', function () {
     const full = JSON.parse(cluster.yaml) as { cluster: { nodes: unknown[] } };
     const one = { cluster: { ...full.cluster, nodes: full.cluster.nodes.slice(0, 1) } };
     writeFileSync(file, JSON.stringify(one, null, 2));
-    child = spawn(process.execPath, [join(root, 'dist/cli.js'), '--config', file, 'serve', '--port', '0'], { env: { ...process.env, HAROMBE_HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [cliPath, '--config', file, 'serve', '--port', '0'], { env: { ...process.env, HAROMBE_HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -64,10 +64,26 @@ describe('ConfigWatcher', function () {
   let workspaceFile: string;
   const watchers: ConfigWatcher[] = [];
 
-  const start = (extra: { explicitFile?: string } = {}): { watcher: ConfigWatcher; log: EventLog } => {
-    const watcher = new ConfigWatcher({ env: {}, cwd, home, debounceMs: 30, ...extra });
+  /**
+   * `checks` counts the watcher's reads of the files after the first, whatever came of them (a
+   * change, an error, or nothing new): a test that expects no event waits for a read instead of
+   * sleeping, and then knows that the event, had there been one, would have come by now.
+   */
+  const start = (extra: { explicitFile?: string; pollMs?: number } = {}): { watcher: ConfigWatcher; log: EventLog; checks: () => number } => {
+    let checks = -1;
+    const counted = () => void checks++;
+    const logger = { trace: counted, debug: () => undefined, info: counted, warn: counted, error: () => undefined };
+    const watcher = new ConfigWatcher({ env: {}, cwd, home, debounceMs: 30, logger, ...extra });
     watchers.push(watcher);
-    return { watcher, log: new EventLog(watcher) };
+    return { watcher, log: new EventLog(watcher), checks: () => checks };
+  };
+  /** Waits until `checks()` goes past `after`: the watcher has read the files once more. */
+  const nextCheck = async (checks: () => number, after: number) => {
+    const deadline = Date.now() + 8000;
+    while (checks() <= after) {
+      if (Date.now() > deadline) assert.fail('the watcher did not read the files again within 8 s');
+      await sleep(5);
+    }
   };
 
   beforeEach(() => {
@@ -125,21 +141,24 @@ describe('ConfigWatcher', function () {
 
   it('coalesces a burst of writes into one reload of the final content', async () => {
     writeFileSync(userFile, nodeYaml(['a']));
-    const { watcher, log } = start();
+    const { watcher, log, checks } = start({ pollMs: 50 });
     writeFileSync(userFile, nodeYaml(['b']));
     writeFileSync(userFile, 'cluster: [broken');
     writeFileSync(userFile, nodeYaml(['d']));
     await log.nth(0);
-    await sleep(200);
+    // One more read after the reload: any reload still pending from the burst has run by then.
+    await nextCheck(checks, checks());
     assert.equal(log.events.length, 1, JSON.stringify(log.events.map((e) => e.type)));
     assert.deepEqual(names(watcher.current), ['d']);
   });
 
   it('fires nothing when a save leaves the bytes unchanged', async () => {
     writeFileSync(userFile, nodeYaml(['a']));
-    const { log } = start();
+    const { log, checks } = start({ pollMs: 50 });
+    const before = checks();
     writeFileSync(userFile, nodeYaml(['a']));
-    await sleep(300);
+    // A read that ends after the (synchronous) write has seen its bytes: the moment a change would be reported.
+    await nextCheck(checks, before);
     assert.deepEqual(log.events, []);
   });
 
@@ -231,9 +250,11 @@ describe('ConfigWatcher', function () {
   it('stops reporting after dispose', async () => {
     writeFileSync(userFile, nodeYaml(['a']));
     const { watcher, log } = start();
+    // A second watcher on the same files, left running, shows when the first would have reported.
+    const witness = start();
     watcher.dispose();
     writeFileSync(userFile, nodeYaml(['b']));
-    await sleep(250);
+    await witness.log.nth(0);
     assert.deepEqual(log.events, []);
     assert.deepEqual(names(watcher.current), ['a']);
   });

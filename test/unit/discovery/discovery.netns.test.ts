@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNamespacePair, repoRoot, type Line, type NamespacePair, type Proc } from './netns';
+import { strictTests } from '../../vscode/strictTests';
+import { seededRandom } from '../../fakes/seededRandom';
 
 /**
  * Discovery end to end with real multicast: `harombe start` (with a fake Ollama behind it) announces
@@ -14,6 +16,8 @@ const NAME = 'gpu-box';
 const ID_1 = 'disc-node-id-one';
 const ID_2 = 'disc-node-id-two';
 
+const random = seededRandom();
+
 describe('cluster discovery between network namespaces (real multicast)', function () {
   this.timeout(60_000);
   let net: NamespacePair | undefined;
@@ -23,10 +27,7 @@ describe('cluster discovery between network namespaces (real multicast)', functi
   let homeA2: string;
 
   before(function () {
-    if (process.getuid?.() !== 0) {
-      console.log('      (skipped: creating network namespaces needs root; CI runs this as root)');
-      this.skip();
-    }
+    if (process.getuid?.() !== 0) strictTests.skip(this, 'creating network namespaces needs root; CI runs this as root');
     net = createNamespacePair('hrbdc', '232.8');
     const tmp = (p: string) => {
       const d = mkdtempSync(join(tmpdir(), p));
@@ -48,7 +49,7 @@ describe('cluster discovery between network namespaces (real multicast)', functi
   function startWorker(home: string, ollamaPort: number): Proc {
     return net!.run(
       net!.a,
-      join(repoRoot, 'test/unit/worker/startEntry.ts'),
+      join(repoRoot, 'src/cli/main.ts'),
       ['start', '--host', net!.addrA, '--port', '8000', '--tier', '2', '--model', 'qwen2.5:72b', '--ollama', `http://127.0.0.1:${ollamaPort}`, '--name', NAME],
       { HAROMBE_HOME: home, HAROMBE_CONFIG: '', HAROMBE_AUTH_TOKEN: '' },
       home,
@@ -122,7 +123,9 @@ describe('cluster discovery between network namespaces (real multicast)', functi
     assert.equal(coord.lines.slice(from).filter((l) => l.event === 'discover' || l.event === 'impostor').length, 0);
     // Probed (not just optimistically available), and a moment later so the kill falls at some point of the probe interval.
     await coord.line('gpu-box probed available', (l) => isGpu(l) && l.state === 'available' && l.latencyMs !== null, 5_000, from);
-    await new Promise((r) => setTimeout(r, 300 + Math.random() * 1500));
+    const pause = 300 + random.next() * 1500;
+    console.log(`      kill after a pause of ${Math.round(pause)} ms (seed ${random.seed}: HAROMBE_TEST_SEED=${random.seed} replays it)`);
+    await new Promise((r) => setTimeout(r, pause));
 
     // 6. SIGKILL: no goodbye; health probes make it unavailable.
     from = coord.lines.length;
@@ -170,7 +173,7 @@ describe('cluster discovery between network namespaces (real multicast)', functi
 
     const w = nsNet.run(
       nsNet.a,
-      join(repoRoot, 'test/unit/worker/startEntry.ts'),
+      join(repoRoot, 'src/cli/main.ts'),
       ['start', '--host', nsNet.addrA, '--port', '8001', '--tier', '1', '--model', 'qwen2.5:14b', '--ollama', 'http://127.0.0.1:9', '--name', 'cli-box'],
       { HAROMBE_HOME: workerHome, HAROMBE_CONFIG: '', HAROMBE_AUTH_TOKEN: '' },
       workerHome,

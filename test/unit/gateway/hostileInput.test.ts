@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Coordinator } from '../../../src/core/coordinator';
 import type { ChatEvent } from '../../../src/core/chatEvent';
 import { NodeError } from '../../../src/core/inference/nodeError';
@@ -12,6 +12,7 @@ import { jsonTooDeep, MAX_JSON_DEPTH } from '../../../src/core/util/jsonDepth';
 import { UNHANDLED_REJECTION_LOG } from '../../../src/cli/keepServing';
 import { startFakeCluster, type FakeCluster } from '../../fakes/fakeCluster';
 import { startGateway, type GatewayHarness } from './gatewayHarness';
+import { builtCli } from '../build/builtCli';
 
 /** JSON text of `levels` nested arrays: 6,000 levels is the ~12 KB body that used to end `harombe serve`. */
 const nestedText = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
@@ -128,7 +129,6 @@ describe('hostile input: bodies nested too deep', function () {
   });
 
   describe('harombe serve (the bundled CLI, as users run it)', () => {
-    const root = resolve(__dirname, '../../..');
     let cluster: FakeCluster;
     let dir: string;
     let child: ChildProcess | undefined;
@@ -142,7 +142,7 @@ describe('hostile input: bodies nested too deep', function () {
       cluster = await startFakeCluster([{ name: 'laptop', tier: 0 }]);
       dir = mkdtempSync(join(tmpdir(), 'harombe-hostile-'));
       writeFileSync(join(dir, 'harombe.yaml'), cluster.yaml);
-      const proc = spawn(process.execPath, [join(root, 'dist', 'cli.js'), '--config', join(dir, 'harombe.yaml'), 'serve', '--port', '0'], {
+      const proc = spawn(process.execPath, [builtCli(), '--config', join(dir, 'harombe.yaml'), 'serve', '--port', '0'], {
         env: { ...process.env, HAROMBE_HOME: join(dir, 'home'), NO_COLOR: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -29,8 +29,9 @@ describe('gateway: Harombe API, probes, metrics and errors', function () {
     assert.equal(body.fallbacks, 0);
     assert.equal(res.headers.get('x-harombe-node'), 'server');
 
-    const auto = (await (await post(`${h.url}/cluster/execute`, { query: 'hi' })).json()) as { node: string };
-    assert.ok(['laptop', 'server'].includes(auto.node));
+    // Without prefer_tier the classifier picks: a greeting is tier 0, so the tier 2 node must not answer it.
+    const auto = (await (await post(`${h.url}/cluster/execute`, { query: 'hi' })).json()) as { node: string; tier: number };
+    assert.deepEqual([auto.node, auto.tier], ['laptop', 0]);
   });
 
   it('POST /cluster/execute validates its body and times out with 504', async () => {

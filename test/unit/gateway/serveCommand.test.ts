@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startFakeCluster, type FakeCluster } from '../../fakes/fakeCluster';
+import { builtCli } from '../build/builtCli';
 
-const root = resolve(__dirname, '../../..');
-const cliPath = join(root, 'dist', 'cli.js');
+let cliPath = '';
 
 describe('harombe serve (the bundled CLI)', function () {
   this.timeout(60_000);
@@ -15,7 +15,7 @@ describe('harombe serve (the bundled CLI)', function () {
   let child: ChildProcess | undefined;
 
   before(() => {
-    execFileSync(process.execPath, [join(root, 'esbuild.mjs')], { cwd: root, stdio: 'inherit' });
+    cliPath = builtCli();
   });
   beforeEach(async () => {
     cluster = await startFakeCluster([{ name: 'laptop', tier: 0 }]);

@@ -6,6 +6,7 @@ import { NodeError } from '../../../src/core/inference/nodeError';
 import { createNodeDispatcher } from '../../../src/core/inference/nodeDispatcher';
 import { nodeRequest } from '../../../src/core/inference/nodeRequest';
 import { endpointFor } from './clientHarness';
+import { until } from '../../integration/until';
 
 /** 16 MiB of distinct bytes: far more than loopback's socket buffers hold, so an unread body holds the node back. */
 const BIG = Buffer.from(Array.from({ length: 16 << 20 }, (_, i) => (i * 7919) % 251));
@@ -122,22 +123,22 @@ describe('nodeRequest (one exchange with a node, on undici dispatch)', () => {
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       res.flushHeaders();
       batch(res, ['1\n', '2\n', '3\n', '4\n', '5\n', '6\n']);
-      setTimeout(() => {
+      // The rest only once the reader has had the first part: a client that held it back (waiting
+      // for more, or for the end) would wait forever, and the test fail on its timeout.
+      void firstRead.then(() => {
         batch(res, ['7\n', '8\n']);
         res.end();
-      }, 80);
+      });
     });
+    let gotFirst: () => void = () => undefined;
+    const firstRead = new Promise<void>((resolve) => (gotFirst = resolve));
     const res = await nodeRequest(dispatcher, endpointFor(served.url), { path: '/tokens', accept: '*/*' });
-    const calls: { text: string; at: number }[] = [];
-    const start = performance.now();
+    const calls: string[] = [];
     await res.read((chunk) => {
-      calls.push({ text: chunk.toString(), at: performance.now() - start });
+      calls.push(chunk.toString());
+      gotFirst();
     });
-    assert.deepEqual(
-      calls.map((c) => c.text),
-      ['1\n2\n3\n4\n5\n6\n', '7\n8\n'],
-    );
-    assert.ok((calls[0]?.at ?? Infinity) < 60, `the first read was held back until ${calls[0]?.at} ms`);
+    assert.deepEqual(calls, ['1\n2\n3\n4\n5\n6\n', '7\n8\n']);
   });
 
   it('read() stopped with false, then finish(): the connection goes back to the pool for the next request', async () => {
@@ -155,7 +156,9 @@ describe('nodeRequest (one exchange with a node, on undici dispatch)', () => {
     });
     first.finish();
     assert.equal(seen, 'first part\n');
-    await delay(60);
+    // Not a fixed sleep: the connection is free once the rest of the body has been drained.
+    const origin = new URL(served.url).origin;
+    await until('the connection to be back in the pool', () => (dispatcher.stats[origin] as { free?: number } | undefined)?.free === 1, 15_000, 5);
     const second = await nodeRequest(dispatcher, endpoint, { path: '/b', accept: '*/*' });
     const body = (await second.readAll(1024)).toString();
     assert.equal(body, 'first part\nthe rest, dropped\n');
@@ -164,21 +167,20 @@ describe('nodeRequest (one exchange with a node, on undici dispatch)', () => {
   });
 
   it('close() mid-body tears the connection down, and a reader still waiting learns the answer is incomplete', async () => {
-    let closed = false;
+    let serverSideClosed: () => void = () => undefined;
+    const closed = new Promise<void>((resolve) => (serverSideClosed = resolve));
     served = await serve((req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('part\n');
-      req.socket.once('close', () => {
-        closed = true;
-      });
+      req.socket.once('close', serverSideClosed);
     });
     const res = await nodeRequest(dispatcher, endpointFor(served.url, { stallTimeoutMs: 5000 }), { path: '/a', accept: '*/*' });
     const reading = res.read(() => {
       setImmediate(() => res.close());
     });
     await assert.rejects(reading, (err: unknown) => err instanceof NodeError && err.kind === 'incomplete');
-    await delay(50);
-    assert.ok(closed, 'the node still holds the connection');
+    // The node sees the connection go; if it never did, the test ends on its timeout.
+    await closed;
   });
 
   it('a 500 with a long HTML page: http error with a short message, the rest of the page not read', async () => {
@@ -197,11 +199,14 @@ describe('nodeRequest (one exchange with a node, on undici dispatch)', () => {
   });
 
   it('a cancel while the request waits for a connection rejects at once, and the queued request never reaches the node', async () => {
+    // /slow holds the only connection until the test lets it end, after the cancel was seen: a
+    // cancel that waited for the connection would wait forever, and the test fail on its timeout.
+    let endSlow: () => void = () => undefined;
     served = await serve((req, res) => {
       if (req.url !== '/slow') return res.end('fast');
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.flushHeaders();
-      setTimeout(() => res.end('slow done'), 150);
+      endSlow = () => res.end('slow done');
     });
     const single = createNodeDispatcher({ connectTimeoutMs: 1000 }, { connections: 1 });
     try {
@@ -209,10 +214,9 @@ describe('nodeRequest (one exchange with a node, on undici dispatch)', () => {
       const slow = await nodeRequest(single, endpoint, { path: '/slow', accept: '*/*' });
       const controller = new AbortController();
       const queued = nodeRequest(single, endpoint, { path: '/queued', accept: '*/*', signal: controller.signal });
-      const started = performance.now();
-      setTimeout(() => controller.abort(), 10);
+      setImmediate(() => controller.abort());
       await assert.rejects(queued, (err: unknown) => err instanceof NodeError && err.kind === 'aborted');
-      assert.ok(performance.now() - started < 100, 'the cancel waited for the connection');
+      endSlow();
       assert.equal((await slow.readAll(1024)).toString(), 'slow done');
       const after = await nodeRequest(single, endpoint, { path: '/after', accept: '*/*' });
       assert.equal((await after.readAll(1024)).toString(), 'fast');

@@ -175,18 +175,21 @@ describe('OllamaClient', () => {
     it('hang → stall after the stall timeout', async () => {
       await fake.setFault({ type: 'hang' });
       const { ms } = await timed(() => expectNodeError(client().chat(hello), 'stall'));
-      assert.ok(ms >= STALL_MS - 20 && ms < STALL_MS + 1500, `took ${ms} ms`);
+      // The node never answers, so only the stall timer ends this; it cannot fire early.
+      assert.ok(ms >= STALL_MS - 20, `stalled after ${ms} ms, before the stall timeout`);
     });
 
     it('trickle slower than the stall timeout → stall; faster → the full answer', async () => {
       await fake.setFault({ type: 'trickle', intervalMs: STALL_MS * 2 });
       await expectNodeError(client().chat(hello), 'stall');
-      fake.setOptions({ reply: 'ok' });
+      const reply = 'ok '.repeat(12).trim();
+      fake.setOptions({ reply });
       await fake.setFault({ type: 'trickle', intervalMs: 1 });
-      // Far longer in total than the stall timeout, but never silent for long.
-      const { value, ms } = await timed(() => collect(client({ stallTimeoutMs: 150 }).chat(hello)));
-      assert.equal(value.text, 'ok');
-      assert.ok(ms > 150, `took ${ms} ms`);
+      // Far longer in total than the stall timeout (a byte a millisecond, over a thousand bytes),
+      // but never silent for long: a 500 ms timeout leaves a loaded machine room between bytes.
+      const { value, ms } = await timed(() => collect(client({ stallTimeoutMs: 500 }).chat(hello)));
+      assert.equal(value.text, reply);
+      assert.ok(ms > 500, `took ${ms} ms: too short to tell a total timeout from a stall timeout`);
     });
 
     it('a consumer slower than the stall timeout is not a stall of the node', async () => {
@@ -195,12 +198,14 @@ describe('OllamaClient', () => {
       fake.setOptions({ reply });
       let text = '';
       let paused = false;
-      for await (const c of client({ stallTimeoutMs: 150 }).chat(hello)) {
+      // A 1 s stall timeout and a 2.5 s pause: the pause is what must not count, and a loaded
+      // machine's own gaps (the fake shares this event loop) stay well under the timeout.
+      for await (const c of client({ stallTimeoutMs: 1000 }).chat(hello)) {
         if (c.type !== 'delta') continue;
         text += c.text;
         if (!paused) {
           paused = true;
-          await new Promise((resolve) => setTimeout(resolve, 500));
+          await new Promise((resolve) => setTimeout(resolve, 2500));
         }
       }
       assert.equal(text, reply);
@@ -266,7 +271,7 @@ describe('OllamaClient', () => {
       const controller = new AbortController();
       const stream = client().chat({ ...hello, signal: controller.signal });
       const got: string[] = [];
-      const { ms } = await timed(() =>
+      await timed(() =>
         expectNodeError(
           (async function* () {
             for await (const c of stream) {
@@ -278,8 +283,8 @@ describe('OllamaClient', () => {
           'aborted',
         ),
       );
+      // Without the abort the answer would have ended whole, not 'aborted': that is the check, not a time.
       assert.equal(got.length, 2);
-      assert.ok(ms < 1000, `took ${ms} ms`);
       const aborted = await fake.waitForClientAbort();
       assert.equal(aborted.path, '/api/chat');
       assert.equal(fake.inFlight, 0);
@@ -289,8 +294,8 @@ describe('OllamaClient', () => {
       await fake.setFault({ type: 'hang' });
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 50);
-      const { ms } = await timed(() => expectNodeError(client({ stallTimeoutMs: 5000 }).chat({ ...hello, signal: controller.signal }), 'aborted'));
-      assert.ok(ms < 1000, `took ${ms} ms`);
+      // Had the abort waited for the headers, the 5 s stall timer would have ended it as 'stall'.
+      await expectNodeError(client({ stallTimeoutMs: 5000 }).chat({ ...hello, signal: controller.signal }), 'aborted');
       await fake.waitForClientAbort();
     });
 
@@ -312,7 +317,8 @@ describe('OllamaClient', () => {
       try {
         const c = new OllamaClient(endpointFor(fake.url, { connectTimeoutMs: 200, stallTimeoutMs: 5000 }), stuck);
         const { ms } = await timed(() => expectNodeError(c.chat(hello), 'connect_timeout'));
-        assert.ok(ms >= 180 && ms < 1500, `took ${ms} ms`);
+        // The connector never calls back, so the connect timer (not the 5 s stall timer) ended it, and not early.
+        assert.ok(ms >= 180, `gave up after ${ms} ms, before the connect timeout`);
       } finally {
         await stuck.destroy();
       }

@@ -75,12 +75,11 @@ describe('OllamaWireClient (relaying a gateway client request)', () => {
   });
 
   it('keeps the connection for the next request after the closing record', async () => {
-    const connections = new Set<string>();
-    for (let i = 0; i < 30; i++) {
-      await collect(client().chat(wireRequest('/api/chat', { model: 'harombe', messages })));
-      connections.add(String(fake.openConnections));
-    }
-    assert.ok(fake.openConnections <= 2, `expected the keep-alive connection to be reused, ${fake.openConnections} open`);
+    for (let i = 0; i < 30; i++) await collect(client().chat(wireRequest('/api/chat', { model: 'harombe', messages })));
+    // The caller may send the next request before the response's last chunk is read, so a second
+    // connection can open; a client that closed its connection would open 30.
+    assert.ok(fake.acceptedConnections <= 2, `${fake.acceptedConnections} connections for 30 sequential requests`);
+    assert.ok(fake.openConnections >= 1, 'no connection was kept open');
   });
 
   it('refuses garbage, an in-band error and a missing closing record before handing their bytes on', async () => {

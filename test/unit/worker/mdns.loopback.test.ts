@@ -57,10 +57,9 @@ describe('mDNS on loopback (announcer and browser in one process)', function () 
 
     const lostEarly = next<string>(early.onDidLose, (n) => n === name, 3000, 'the goodbye (early browser)');
     const lostLate = next<string>(late.onDidLose, (n) => n === name, 3000, 'the goodbye (late browser)');
-    const stoppedAt = Date.now();
     await announcer.stop();
+    // next() fails each wait after 3 s: a goodbye not sent would leave the browsers waiting for the record's TTL (minutes).
     await Promise.all([lostEarly, lostLate]);
-    assert.ok(Date.now() - stoppedAt < 2000);
     assert.equal(late.workers.some((x) => x.name === name), false);
   });
 

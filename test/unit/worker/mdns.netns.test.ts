@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNamespacePair, ip, repoRoot, type NamespacePair, type Proc } from '../discovery/netns';
+import { strictTests } from '../../vscode/strictTests';
 
 /**
  * Real multicast between two network namespaces joined by a veth pair: `harombe start` announces
@@ -29,10 +30,7 @@ describe('mDNS between network namespaces (real multicast)', function () {
   let home: string;
 
   before(function () {
-    if (process.getuid?.() !== 0) {
-      console.log('      (skipped: creating network namespaces needs root; CI runs this as root)');
-      this.skip();
-    }
+    if (process.getuid?.() !== 0) strictTests.skip(this, 'creating network namespaces needs root; CI runs this as root');
     net = createNamespacePair('hrbmd', '231.7');
     // A second interface on A, on a subnet B does not share: its address is announced too, and must not be picked.
     ip('-n', net.a, 'link', 'add', 'vhx0', 'type', 'veth', 'peer', 'name', 'vhx1');
@@ -55,7 +53,7 @@ describe('mDNS between network namespaces (real multicast)', function () {
     const n = net as NamespacePair;
     return n.run(
       n.a,
-      join(repoRoot, 'test/unit/worker/startEntry.ts'),
+      join(repoRoot, 'src/cli/main.ts'),
       [
         'start',
         '--host', '0.0.0.0', '--port', '8000', '--model', 'qwen2.5:14b', '--tier', '2',

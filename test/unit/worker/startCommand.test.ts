@@ -4,16 +4,14 @@ import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { MdnsBrowser } from '../../../src/core/nodes/mdnsBrowser';
 import type { DiscoveredWorker } from '../../../src/core/nodes/mdnsBrowser';
 import { testTokens } from '../../security/testTokens';
+import { builtCli } from '../build/builtCli';
 
-/** `harombe start` as a real process: flags, config, exit codes, signals, what it logs. */
+/** `harombe start` as a real process of the CLI users run (the bundle of src/cli/main.ts): flags, config, exit codes, signals, what it logs. */
 
-const entry = resolve(__dirname, 'startEntry.ts');
-const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
 // Nothing listens on the discard port: the worker's Ollama is simply down in these tests.
 const NO_OLLAMA = 'http://127.0.0.1:9';
 
@@ -26,7 +24,7 @@ interface Run {
 }
 
 function start(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd: string; home: string }): Run {
-  const child = spawn(process.execPath, ['--import', tsxLoader, entry, ...args], {
+  const child = spawn(process.execPath, [builtCli(), ...args], {
     cwd: opts.cwd,
     env: { ...process.env, HAROMBE_HOME: opts.home, HAROMBE_CONFIG: '', HAROMBE_AUTH_TOKEN: '', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
