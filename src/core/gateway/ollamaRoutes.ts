@@ -77,6 +77,7 @@ export const ollamaRoutes = {
     const body = await readJsonObject(req, ctx.maxBodyBytes);
     const model = requireModel(body);
     const input = textInputs(body.input, 'input');
+    checkOllamaNumbers(body);
     if (body.truncate !== undefined && typeof body.truncate !== 'boolean') throw new HttpError(400, '"truncate" must be true or false.');
     const dimensions = positiveInteger(body.dimensions, 'dimensions');
     if (input.length === 0) {
@@ -99,6 +100,7 @@ export const ollamaRoutes = {
     const body = await readJsonObject(req, ctx.maxBodyBytes);
     const model = requireModel(body);
     if (body.prompt !== undefined && typeof body.prompt !== 'string') throw new HttpError(400, '"prompt" must be a string.');
+    checkOllamaNumbers(body);
     const prompt = (body.prompt as string | undefined) ?? '';
     if (prompt === '') {
       routingFor(() => ctx.coordinator.nodes(), model);

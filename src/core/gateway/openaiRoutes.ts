@@ -51,6 +51,8 @@ export const openaiRoutes = {
     const topP = optionalNumber(body.top_p, 'top_p');
     const seed = optionalNumber(body.seed, 'seed');
     const maxTokens = positiveInteger(body.max_tokens, 'max_tokens');
+    // Types first (the messages above), then OpenAI's ranges and finiteness.
+    checkOpenAiNumbers(body);
     const stop = stopList(body.stop);
     const routing = routingFor(() => ctx.coordinator.nodes(), body.model);
     const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
