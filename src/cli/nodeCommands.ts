@@ -28,20 +28,20 @@ export function registerNodeCommands(program: Command): void {
         const pins = new FileTrustStore(harombeHome()).all();
         const nodes = ctx.coordinator.nodes();
         if (opts.json) {
-          const out = nodes.map((n) => ({ name: n.name, host: n.host, port: n.port, tier: n.tier, model: n.model, source: n.source, node_id: n.nodeId ?? null, trust: trustOf(n, pins[n.name]), state: n.state, state_reason: n.stateReason ?? null }));
+          const out = nodes.map((n) => ({ name: n.name, host: n.host, port: n.port, tier: n.tier, model: n.model, source: n.source, node_id: n.nodeId ?? null, key: n.keyFingerprint ?? null, trust: trustOf(n, pins[n.name]), state: n.state, state_reason: n.stateReason ?? null }));
           process.stdout.write(JSON.stringify({ nodes: out, pinned: pins }, null, 2) + '\n');
           return;
         }
         const seen = new Set(nodes.map((n) => n.name));
-        const rows = nodes.map((n) => [n.name, hostPort(n), String(n.tier), n.model, n.source, n.nodeId ?? '-', describeTrust(trustOf(n, pins[n.name])), colorState(n.state)]);
+        const rows = nodes.map((n) => [n.name, hostPort(n), String(n.tier), n.model, n.source, n.nodeId ?? '-', shortKey(n.keyFingerprint), describeTrust(trustOf(n, pins[n.name])), colorState(n.state)]);
         for (const [name, pin] of Object.entries(pins)) {
-          if (!seen.has(name)) rows.push([name, '-', '-', '-', 'mdns', pin.nodeId, pc.dim('trusted, not seen'), '-']);
+          if (!seen.has(name)) rows.push([name, '-', '-', '-', 'mdns', pin.nodeId, shortKey(pin.keyFingerprint), pc.dim('trusted, not seen'), '-']);
         }
         if (rows.length === 0) {
           process.stdout.write(`No nodes configured and none found on the network within ${waitMs / 1000} s (workers announce with \`harombe start --host 0.0.0.0\`).\n`);
           return;
         }
-        process.stdout.write(renderTable(['Name', 'Host', 'Tier', 'Model', 'Source', 'Node id', 'Trust', 'Status'], rows) + '\n');
+        process.stdout.write(renderTable(['Name', 'Host', 'Tier', 'Model', 'Source', 'Node id', 'Host key', 'Trust', 'Status'], rows) + '\n');
         const untrusted = nodes.filter((n) => n.state === 'untrusted');
         if (untrusted.length > 0) process.stdout.write(`\n${untrusted.length} untrusted: they get no prompts until you run ${pc.bold('harombe node trust NAME')}.\n`);
       } finally {
@@ -70,6 +70,9 @@ export function registerNodeCommands(program: Command): void {
           throw new CliExit(1, `No worker named "${name}" found on the network within ${waitMs / 1000} s (found: ${seen.join(', ') || 'none'}).`);
         }
         if (found.source === 'config') throw new CliExit(1, `"${name}" is a configured node (cluster.nodes); configured nodes are trusted already.`);
+        // The key is learnt from a probe (the node signs a fresh nonce), so the pin holds the key of the machine answering now.
+        await ctx.coordinator.prober.probe(name);
+        found = ctx.coordinator.registry.get(name) ?? found;
         const store = new FileTrustStore(harombeHome());
         const previous = store.get(name);
         let pin: TrustedNode;
@@ -79,7 +82,15 @@ export function registerNodeCommands(program: Command): void {
           throw new CliExit(1, (err as Error).message);
         }
         if (previous && previous.nodeId !== pin.nodeId) process.stdout.write(pc.yellow(`Replacing the earlier trust in "${name}" (node id ${previous.nodeId}).\n`));
+        if (previous?.keyFingerprint && pin.keyFingerprint !== previous.keyFingerprint) {
+          process.stdout.write(pc.yellow(`Its host key changed: was ${previous.keyFingerprint}, now ${pin.keyFingerprint ?? 'none'}.\n`));
+        }
         process.stdout.write(`Trusted "${name}" (${found.model}, tier ${found.tier}) at ${hostPort(found)}: pinned to node id ${pin.nodeId} in ${store.file}.\n`);
+        process.stdout.write(
+          pin.keyFingerprint
+            ? `Host key: ${pin.keyFingerprint}\nCompare it with the "key SHA256:…" line \`harombe start\` printed on that machine; if they differ, run \`harombe node untrust ${name}\`.\n`
+            : pc.yellow(`It proved no host key (a Harombe 0.3.1 worker, or it did not answer): trust is pinned to its node id only, which another machine can copy.\n`),
+        );
       } finally {
         ctx.close();
       }
@@ -98,7 +109,13 @@ export function registerNodeCommands(program: Command): void {
 function trustOf(n: NodeInfo, pin: TrustedNode | undefined): Trust {
   if (n.source === 'config') return 'configured';
   if (n.state !== 'untrusted') return 'trusted';
-  return pin && n.nodeId !== undefined && pin.nodeId !== n.nodeId ? 'impostor' : 'untrusted';
+  if (pin && n.nodeId !== undefined && pin.nodeId !== n.nodeId) return 'impostor';
+  return pin?.keyFingerprint && n.keyFingerprint !== undefined && n.keyFingerprint !== pin.keyFingerprint ? 'impostor' : 'untrusted';
+}
+
+/** The start of a fingerprint is enough to tell keys apart in a table; `node trust` and --json print it whole. */
+function shortKey(fingerprint: string | undefined): string {
+  return fingerprint ? `${fingerprint.slice(0, 19)}…` : '-';
 }
 
 function describeTrust(t: Trust): string {

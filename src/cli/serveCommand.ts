@@ -3,11 +3,13 @@ import { DEFAULT_GATEWAY_PORT, GatewayServer } from '../core/gateway/gatewayServ
 import { isLoopbackHost } from '../core/gateway/requestGuard';
 import { CliExit, cliLogger, globalOptions, openCoordinator } from './cliContext';
 import { keepServing } from './keepServing';
+import { readTokenFile } from './readTokenFile';
 
 interface ServeOptions {
   port: string;
   host: string;
   token?: string;
+  tokenFile?: string;
   allowOrigin: string[];
 }
 
@@ -18,7 +20,8 @@ export function registerServeCommand(program: Command): void {
     .description('Serve the cluster as one local endpoint (Ollama /api/*, OpenAI /v1/*, /cluster/*, /health, /metrics)')
     .option('-p, --port <port>', 'port to listen on (0 picks a free one)', String(DEFAULT_GATEWAY_PORT))
     .option('--host <address>', 'address to bind; anything but loopback should come with --token', '127.0.0.1')
-    .option('--token <token>', 'require Authorization: Bearer <token> (default: $HAROMBE_GATEWAY_TOKEN)')
+    .option('--token <token>', 'require Authorization: Bearer <token> (visible in the process list: prefer --token-file or $HAROMBE_GATEWAY_TOKEN)')
+    .option('--token-file <file>', 'file holding the bearer token clients must send (else --token, else $HAROMBE_GATEWAY_TOKEN)')
     .option('--allow-origin <origin>', 'a web origin allowed to call the gateway (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
     .action(async (opts: ServeOptions, cmd: Command) => {
       const port = Number(opts.port);
@@ -26,7 +29,11 @@ export function registerServeCommand(program: Command): void {
       const global = globalOptions(cmd);
       const logger = cliLogger(global);
       keepServing(logger);
-      const token = opts.token ?? process.env.HAROMBE_GATEWAY_TOKEN ?? undefined;
+      if (opts.token && opts.tokenFile) throw new CliExit(2, 'give --token or --token-file, not both');
+      const fromFile = opts.tokenFile && readTokenFile(opts.tokenFile, logger, (m) => {
+        throw new CliExit(2, m);
+      });
+      const token = fromFile || opts.token || process.env.HAROMBE_GATEWAY_TOKEN || undefined;
       if (!isLoopbackHost(opts.host) && !token) {
         logger.warn(`binding ${opts.host} without a token: anyone who can reach this address can use the cluster (set --token or $HAROMBE_GATEWAY_TOKEN)`);
       }

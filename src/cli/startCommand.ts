@@ -1,6 +1,6 @@
 import { keepServing } from './keepServing';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +12,10 @@ import { loadConfig } from '../core/config/loadConfig';
 import type { HarombeConfig } from '../core/config/schema';
 import type { Logger } from '../core/util/logger';
 import { MdnsAnnouncer } from '../node/mdnsAnnouncer';
+import { WorkerKey } from '../node/workerKey';
 import { WorkerServer } from '../node/workerServer';
 import { harombeHome } from './harombeHome';
+import { readTokenFile } from './readTokenFile';
 import { createStderrLogger } from './stderrLogger';
 
 interface StartFlags {
@@ -26,6 +28,7 @@ interface StartFlags {
   maxParallel?: number;
   name?: string;
   mdnsInterface?: string;
+  allowManagement?: boolean;
   /** commander's `--no-mdns`: false when given. */
   mdns: boolean;
 }
@@ -53,6 +56,7 @@ export function registerStartCommand(program: Command): void {
     .option('--name <name>', 'name to announce on the LAN (default: the host name, with the port when it is not 8000)', nonEmpty('--name'))
     .option('--mdns-interface <address>', 'IPv4 address of the one interface to announce on (default: all)', nonEmpty('--mdns-interface'))
     .option('--no-mdns', 'do not announce this node on the LAN')
+    .option('--allow-management', "let token holders use Ollama's management routes (pull, delete, create, push, copy, blobs); off by default")
     .action(async (flags: StartFlags, cmd: Command) => {
       await runStart(flags, cmd);
     });
@@ -79,6 +83,12 @@ async function runStart(flags: StartFlags, cmd: Command): Promise<void> {
   const tier = flags.tier ?? 0;
   const maxParallel = flags.maxParallel ?? DEFAULT_MAX_PARALLEL;
   const nodeId = nodeIdFor(harombeHome(), logger);
+  let key: WorkerKey;
+  try {
+    key = WorkerKey.loadOrCreate(harombeHome(), logger);
+  } catch (err) {
+    return fail((err as Error).message, 1);
+  }
 
   let worker: WorkerServer;
   try {
@@ -95,16 +105,21 @@ async function runStart(flags: StartFlags, cmd: Command): Promise<void> {
       temperature: config.model.temperature,
       upstreamTimeoutMs: config.ollama.timeout * 1000,
       logger,
+      key,
+      allowManagement: flags.allowManagement === true,
     });
   } catch (err) {
     return fail((err as Error).message, 1);
   }
   logger.info(
     `harombe ${version} worker listening on http://${host.includes(':') ? `[${host}]` : host}:${worker.port} ` +
-      `(model ${model}, tier ${tier}, ollama ${ollamaUrl}, auth ${auth ? `on, token from ${auth.source}` : 'off'})`,
+      `(model ${model}, tier ${tier}, ollama ${ollamaUrl}, auth ${auth ? `on, token from ${auth.source}` : 'off'}, ` +
+      `management routes ${flags.allowManagement ? 'ALLOWED' : 'off'}, key ${key.fingerprint})`,
   );
   if (!auth && !isLoopback(host)) {
     logger.warn(`no auth token is set and ${host} is reachable from other machines: anyone there can use this Ollama (set server.auth_token, --token-file or $HAROMBE_AUTH_TOKEN)`);
+  } else if (!auth) {
+    logger.warn('no auth token is set: any program on this machine can use this Ollama through the worker (set server.auth_token, --token-file or $HAROMBE_AUTH_TOKEN)');
   }
 
   let announcer: MdnsAnnouncer | undefined;
@@ -166,23 +181,7 @@ function readConfig(explicitFile: string | undefined, logger: Logger, fail: (m: 
 /** The token and where it came from (never the token itself in a message). Flag over environment over file. */
 function resolveToken(tokenFile: string | undefined, config: HarombeConfig, logger: Logger, fail: (m: string) => never): { token: string; source: string } | undefined {
   if (tokenFile) {
-    let text: string;
-    try {
-      text = readFileSync(tokenFile, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      return fail(`--token-file ${tokenFile}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
-    }
-    const token = text.trim();
-    if (!token) return fail(`--token-file ${tokenFile}: the file is empty`);
-    if (/\s/.test(token)) return fail(`--token-file ${tokenFile}: the token must be one line without spaces`);
-    try {
-      if (process.platform !== 'win32' && (statSync(tokenFile).mode & 0o077) !== 0) {
-        logger.warn(`token file ${tokenFile} can be read by other users; chmod 600 it`);
-      }
-    } catch {
-      // Only a hint; the file was readable a moment ago.
-    }
+    const token = readTokenFile(tokenFile, logger, fail);
     return { token, source: '--token-file' };
   }
   const fromEnv = process.env.HAROMBE_AUTH_TOKEN?.trim();

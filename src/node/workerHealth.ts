@@ -1,5 +1,6 @@
 import { parseCapabilities } from '../core/nodes/capabilities';
 import type { Capability, NodeHardware } from '../core/nodes/nodeInfo';
+import type { WireNodeKey } from '../core/nodes/nodeKey';
 import type { Logger } from '../core/util/logger';
 
 /** Who this worker is, as /health and the mDNS announcement tell it. */
@@ -26,6 +27,8 @@ export interface WorkerHealthOptions extends WorkerIdentity {
   probeTimeoutMs?: number;
   /** How long one answer from Ollama is reused, so a burst of probes costs Ollama one request. */
   cacheMs?: number;
+  /** The worker's host key, shown (and signed over a challenge) on every /health. */
+  key?: (challenge: string | undefined) => WireNodeKey;
 }
 
 /** What the worker's Ollama says of the model it serves. */
@@ -73,7 +76,14 @@ export interface HealthBody {
   capabilities?: Capability[];
   /** The model's trained window in tokens, as the worker's Ollama says. */
   context_max?: number;
+  key?: WireNodeKey;
 }
+
+/** What /health tells a caller without the token: Harombe 0.3.1's fields, and the key that proves who answers. */
+export type PublicHealthBody = Pick<HealthBody, 'status' | 'model' | 'reason' | 'key'> & {
+  /** Tells a coordinator without the token why it learns nothing more (a 401 elsewhere says as much). */
+  auth: 'required';
+};
 
 /** NodeHardware as /health spells it: snake_case, like every other key of the body. */
 export interface WireHardware {
@@ -137,9 +147,20 @@ export class WorkerHealth {
     return this.hardwareValue;
   }
 
-  async health(): Promise<{ statusCode: 200 | 503; body: HealthBody }> {
+  /**
+   * `full` false (a worker with a token, asked without it): status and model only, as Harombe
+   * 0.3.1 answers; hardware, models, load and ids help whoever maps the LAN, so they need the token.
+   */
+  async health(challenge?: string, full = true): Promise<{ statusCode: 200 | 503; body: HealthBody | PublicHealthBody }> {
     const probe = await this.probe();
     const o = this.opts;
+    const key = o.key?.(challenge);
+    if (!full) {
+      const brief: PublicHealthBody = { status: probe.models ? 'ok' : 'degraded', model: effectiveModel(o.model, probe.models), auth: 'required' };
+      if (!probe.models) brief.reason = 'ollama unreachable';
+      if (key) brief.key = key;
+      return { statusCode: probe.models ? 200 : 503, body: brief };
+    }
     const body: HealthBody = {
       status: probe.models ? 'ok' : 'degraded',
       model: effectiveModel(o.model, probe.models),
@@ -156,6 +177,7 @@ export class WorkerHealth {
     const facts = probe.models ? await this.facts(body.model) : undefined;
     if (facts?.capabilities) body.capabilities = facts.capabilities;
     if (facts?.contextMax !== undefined) body.context_max = facts.contextMax;
+    if (key) body.key = key;
     return { statusCode: probe.models ? 200 : 503, body };
   }
 

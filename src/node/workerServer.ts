@@ -1,17 +1,22 @@
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Pool as UndiciPool } from 'undici';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../core/gateway/gatewayServer';
+import { RequestGuard } from '../core/gateway/requestGuard';
 import { Pool } from '../core/inference/undiciCore';
+import { isChallenge } from '../core/nodes/nodeKey';
 import type { NodeHardware } from '../core/nodes/nodeInfo';
 import { jsonTooDeep, MAX_JSON_DEPTH } from '../core/util/jsonDepth';
 import type { Logger } from '../core/util/logger';
 import { handleComplete } from './completeRoute';
 import type { OllamaPost } from './completeRoute';
-import { BearerAuth } from './workerAuth';
+import { BearerAuth } from '../core/util/bearerAuth';
 import { modelFactsOf, WorkerHealth, type ModelFacts } from './workerHealth';
 import type { WorkerIdentity } from './workerHealth';
+import type { WorkerKey } from './workerKey';
 
 export interface WorkerServerOptions extends WorkerIdentity {
   /** Address to listen on; `0.0.0.0` must be asked for explicitly (the config's default is 127.0.0.1). */
@@ -30,7 +35,58 @@ export interface WorkerServerOptions extends WorkerIdentity {
   detectHardware?: () => Promise<NodeHardware>;
   /** How long one look at Ollama serves /health and /ready; default 1 s. */
   healthCacheMs?: number;
+  /** The host key /health proves; without one the worker answers as Harombe 0.3.1 does (no key). */
+  key?: WorkerKey;
+  /** Lets Ollama's management routes through (pull, delete, create, push, copy, blobs); off by default. */
+  allowManagement?: boolean;
+  /** Web origins allowed besides loopback pages and VS Code webviews. */
+  allowedOrigins?: string[];
+  /** Largest request body, proxied or read; default the gateway's. */
+  maxBodyBytes?: number;
+  /** Most sockets open at once; default the gateway's. */
+  maxConnections?: number;
+  /** Defaults as the gateway's; tests shorten them. */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
+
+type Access = 'inference' | 'management';
+
+/**
+ * What reaches Ollama: the routes a coordinator and an Ollama or OpenAI client use to run and list
+ * models. Management routes change what is on the disk (CVE-2024-37032 was a path traversal
+ * through /api/pull), so a token holder gets them only when the worker was started to allow it.
+ */
+const ROUTES: Record<string, Partial<Record<string, Access>>> = {
+  '/api/chat': { POST: 'inference' },
+  '/api/generate': { POST: 'inference' },
+  '/api/embed': { POST: 'inference' },
+  '/api/embeddings': { POST: 'inference' },
+  '/api/show': { POST: 'inference' },
+  '/api/tags': { GET: 'inference', HEAD: 'inference' },
+  '/api/ps': { GET: 'inference', HEAD: 'inference' },
+  '/api/version': { GET: 'inference', HEAD: 'inference' },
+  '/v1/chat/completions': { POST: 'inference' },
+  '/v1/completions': { POST: 'inference' },
+  '/v1/embeddings': { POST: 'inference' },
+  '/v1/models': { GET: 'inference', HEAD: 'inference' },
+  '/api/pull': { POST: 'management' },
+  '/api/push': { POST: 'management' },
+  '/api/create': { POST: 'management' },
+  '/api/copy': { POST: 'management' },
+  '/api/delete': { DELETE: 'management' },
+};
+
+function accessOf(path: string, method: string): Access | 'wrong-method' | undefined {
+  // /v1/models/{model} and /api/blobs/{digest} carry a name; the path check has refused anything that could climb out.
+  const route = path.startsWith('/v1/models/') ? { GET: 'inference' as const } : path.startsWith('/api/blobs/') ? { HEAD: 'management' as const, POST: 'management' as const } : ROUTES[path];
+  if (!route) return undefined;
+  return route[method] ?? 'wrong-method';
+}
+
+/** `..` segments, encoded dots, slashes and backslashes, NUL and other control characters: nothing Ollama's routes need. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
+const BAD_PATH = /(^|\/)\.\.?(\/|$)|%2e|%2f|%5c|%00|\\|[\x00-\x1f\x7f]/i;
 
 /** Request headers that describe this hop, not the request; the worker's own token must not reach Ollama either. */
 const HOP_REQUEST_HEADERS = new Set([
@@ -38,7 +94,6 @@ const HOP_REQUEST_HEADERS = new Set([
   'authorization', 'proxy-authorization', 'expect',
 ]);
 const HOP_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
-const MAX_JSON_BODY = 32 * 1024 * 1024;
 
 /**
  * The HTTP side of `harombe start`: /health and /ready, the Ollama API (`/api/*`) and Ollama's
@@ -48,6 +103,8 @@ const MAX_JSON_BODY = 32 * 1024 * 1024;
 export class WorkerServer {
   readonly health: WorkerHealth;
   private readonly auth: BearerAuth;
+  private readonly guard: RequestGuard;
+  private readonly maxBodyBytes: number;
   private readonly pool: UndiciPool;
   private readonly basePath: string;
   private inFlightCount = 0;
@@ -68,6 +125,10 @@ export class WorkerServer {
       bodyTimeout: opts.upstreamTimeoutMs,
     });
     this.auth = new BearerAuth(opts.token);
+    // Host and Origin as the gateway checks them: without that, a page whose name rebinds to this
+    // machine drives Ollama through the worker, which rewrites Host and so defeats Ollama's own check.
+    this.guard = new RequestGuard({ bindHost: opts.host, allowedOrigins: opts.allowedOrigins, serverName: 'the worker' });
+    this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.health = new WorkerHealth({
       model: opts.model,
       tier: opts.tier,
@@ -80,12 +141,18 @@ export class WorkerServer {
       logger: opts.logger,
       detectHardware: opts.detectHardware,
       cacheMs: opts.healthCacheMs,
+      key: opts.key && ((challenge) => opts.key!.wire(challenge)),
     });
   }
 
   /** Listens, and starts hardware detection in the background. Rejects (having started nothing) when it cannot listen. */
   static async start(opts: WorkerServerOptions): Promise<WorkerServer> {
-    const server = createServer();
+    // Checked every second: a client that stalls its headers or trickles its body loses the socket soon after the limit.
+    const server = createServer({ connectionsCheckingInterval: 1_000 });
+    server.headersTimeout = opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+    // Counts only until the request is read; answers stream as long as Ollama takes.
+    server.requestTimeout = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     const worker = new WorkerServer(opts, server);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       worker.handle(req, res).catch((err: unknown) => {
@@ -159,36 +226,52 @@ export class WorkerServer {
       this.opts.logger.debug(`${method} ${path} ${res.writableFinished ? res.statusCode : 'closed by client'} ${Date.now() - started}ms`);
     });
 
+    const verdict = this.guard.check(req, path);
+    if (!verdict.ok) {
+      this.opts.logger.warn(`refused ${method} ${headerEcho(path)} from ${req.socket.remoteAddress ?? '?'}: ${verdict.message}`);
+      return refuse(res, 403, { error: verdict.message });
+    }
     if (path === '/health' && (method === 'GET' || method === 'HEAD')) {
-      const h = await this.health.health();
+      // No token is needed here, but a wrong one is refused, so a coordinator with a stale token sees that instead of a healthy node.
+      const presented = req.headers.authorization !== undefined;
+      if (presented && this.auth.enabled && !this.auth.check(req.headers.authorization)) return this.unauthorized(req, res, method, path);
+      const challenge = new URL(req.url ?? '/', 'http://worker').searchParams.get('challenge') ?? undefined;
+      const h = await this.health.health(challenge !== undefined && isChallenge(challenge) ? challenge : undefined, !this.auth.enabled || presented);
       return sendJson(res, h.statusCode, h.body);
     }
     // Checked before routing, so that without the token every path looks the same.
-    if (!this.auth.check(req.headers.authorization)) {
-      this.opts.logger.warn(`rejected ${method} ${path} from ${req.socket.remoteAddress ?? '?'}: missing or wrong bearer token`);
-      req.resume();
-      res.setHeader('WWW-Authenticate', 'Bearer');
-      return sendJson(res, 401, { error: 'unauthorized' });
-    }
-    if (/(^|\/)\.\.?(\/|$)/.test(path) || path.includes('%2e') || path.includes('%2E')) {
-      req.resume();
-      return sendJson(res, 400, { error: 'bad path' });
-    }
+    if (!this.auth.check(req.headers.authorization)) return this.unauthorized(req, res, method, path);
+    if (BAD_PATH.test(path)) return refuse(res, 400, { error: 'bad path' });
     if (path === '/ready' && (method === 'GET' || method === 'HEAD')) {
       const r = await this.health.ready();
       return sendJson(res, r.statusCode, r.body);
     }
     if (path === '/api/complete') {
       if (method !== 'POST') {
-        req.resume();
         res.setHeader('Allow', 'POST');
-        return sendJson(res, 405, { detail: 'Method Not Allowed' });
+        return refuse(res, 405, { detail: 'Method Not Allowed' });
       }
       return this.track(() => this.complete(req, res));
     }
-    if (path.startsWith('/api/') || path.startsWith('/v1/')) return this.track(() => this.proxy(req, res, method));
-    req.resume();
-    return sendJson(res, 404, { error: 'not found' });
+    const access = accessOf(path, method);
+    if (access === 'inference' || (access === 'management' && this.opts.allowManagement)) {
+      const declared = Number(req.headers['content-length']);
+      if (declared > this.maxBodyBytes) return refuse(res, 413, { error: `request body is larger than ${this.maxBodyBytes} bytes` });
+      return this.track(() => this.proxy(req, res, method));
+    }
+    if (access === 'management') {
+      this.opts.logger.warn(`refused ${method} ${path}: management routes are off (start the worker with --allow-management to allow them)`);
+      return refuse(res, 403, { error: `${path} changes the models on this machine; this worker was started without --allow-management` });
+    }
+    if (access === 'wrong-method') return refuse(res, 405, { error: 'method not allowed' });
+    return refuse(res, 404, { error: 'not found' });
+  }
+
+  /** 401, and the socket closes after it: a client without the token may not keep a connection or trickle a body into it. */
+  private unauthorized(req: IncomingMessage, res: ServerResponse, method: string, path: string): void {
+    this.opts.logger.warn(`rejected ${method} ${headerEcho(path)} from ${req.socket.remoteAddress ?? '?'}: missing or wrong bearer token`);
+    res.setHeader('WWW-Authenticate', 'Bearer');
+    return refuse(res, 401, { error: 'unauthorized' });
   }
 
   private async track(work: () => Promise<void>): Promise<void> {
@@ -205,17 +288,19 @@ export class WorkerServer {
   private async proxy(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
     const upstreamAbort = abortWhenClientLeaves(res);
     const hasBody = method !== 'GET' && method !== 'HEAD';
+    const counted = { tooLarge: false };
     let upstream;
     try {
       upstream = await this.pool.request({
         path: this.basePath + (req.url ?? '/'),
         method: method as 'GET',
         headers: forwardHeaders(req.headers, HOP_REQUEST_HEADERS),
-        body: hasBody ? req : null,
+        body: hasBody ? Readable.from(limitBody(req, this.maxBodyBytes, counted)) : null,
         signal: upstreamAbort.signal,
       });
     } catch (err) {
       if (upstreamAbort.signal.aborted) return;
+      if (counted.tooLarge) return refuse(res, 413, { error: `request body is larger than ${this.maxBodyBytes} bytes` });
       const timedOut = (err as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT';
       this.opts.logger.warn(`ollama ${timedOut ? 'timed out' : 'unreachable'} for ${method} ${pathOf(req.url)}: ${(err as Error).message}`);
       return sendJson(res, timedOut ? 504 : 502, { error: timedOut ? 'ollama did not answer in time' : 'ollama unreachable' });
@@ -237,7 +322,7 @@ export class WorkerServer {
     const upstreamAbort = abortWhenClientLeaves(res);
     let body: unknown;
     try {
-      body = JSON.parse(await readBody(req, MAX_JSON_BODY));
+      body = JSON.parse(await readBody(req, this.maxBodyBytes));
     } catch (err) {
       const tooLarge = (err as Error).message === 'too large';
       // The rest of an oversized body is never read, so this connection cannot carry another request.
@@ -340,6 +425,30 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** An answer that ends the connection: the request's body (if any) is never read. */
+function refuse(res: ServerResponse, status: number, body: unknown): void {
+  res.setHeader('Connection', 'close');
+  sendJson(res, status, body);
+}
+
+/** A chunked body has no length to check up front: count it as it streams to Ollama, and cut it at the limit. */
+async function* limitBody(req: IncomingMessage, limit: number, counted: { tooLarge: boolean }): AsyncGenerator<Buffer> {
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      counted.tooLarge = true;
+      throw new Error(`request body is larger than ${limit} bytes`);
+    }
+    yield chunk as Buffer;
+  }
+}
+
+function headerEcho(value: string): string {
+  const clean = value.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 120 ? `${clean.slice(0, 120)}…` : clean;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -7,8 +7,10 @@ export const tierNames = ['fast', 'balanced', 'powerful'] as const;
 /** How one node looks everywhere in the UI (tree, status bar tooltip, quick picks), so they never disagree. */
 export const nodePresentation = {
   /** The state a person cares about: an open breaker matters more than the last probe. */
-  status(n: NodeInfo): 'available' | 'degraded' | 'unavailable' | 'untrusted' | 'circuit open' {
+  status(n: NodeInfo): 'available' | 'degraded' | 'unavailable' | 'untrusted' | 'circuit open' | 'token refused' {
     if (n.state === 'untrusted') return 'untrusted';
+    // Up but unusable: the fix is the token, not the node, so it must not look like an outage.
+    if (n.tokenRefused) return 'token refused';
     if (n.breaker.state === 'open') return 'circuit open';
     return n.state;
   },
@@ -28,13 +30,15 @@ export const nodePresentation = {
         return new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('list.errorForeground'));
       case 'unavailable':
         return new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
+      case 'token refused':
+        return new vscode.ThemeIcon('key', new vscode.ThemeColor('list.errorForeground'));
       default:
         return new vscode.ThemeIcon('shield', new vscode.ThemeColor('disabledForeground'));
     }
   },
 
   codicon(n: NodeInfo): string {
-    return { available: '$(pass-filled)', degraded: '$(warning)', 'circuit open': '$(circle-slash)', unavailable: '$(error)', untrusted: '$(shield)' }[nodePresentation.status(n)];
+    return { available: '$(pass-filled)', degraded: '$(warning)', 'circuit open': '$(circle-slash)', unavailable: '$(error)', untrusted: '$(shield)', 'token refused': '$(key)' }[nodePresentation.status(n)];
   },
 
   /** `model · no tools · 12 ms · 1/4`, plus the breaker countdown when it is open. */
@@ -77,6 +81,7 @@ export const nodePresentation = {
       ['Circuit', nodePresentation.breakerCountdown(n, now) ?? 'closed'],
     ];
     if (n.stateReason) rows.push(['Why', n.stateReason]);
+    if (n.kind === 'harombe') rows.push(['Host key', n.keyFingerprint ?? 'none proved (Harombe 0.3.1 worker, or not probed yet)']);
     const hw = n.hardware;
     if (hw) {
       const parts = [hw.cpu, hw.cores && `${hw.cores} cores`, hw.ramGb && `${hw.ramGb} GB RAM`, hw.gpu, hw.vramGb && `${hw.vramGb} GB VRAM`].filter(Boolean);

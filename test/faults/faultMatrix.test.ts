@@ -62,7 +62,10 @@ describe('fault matrix: node faults × 200 concurrent requests over a 3-tier clu
 
   after(() => {
     // Written even when a case fails, so the table shows what failed.
-    writeFileSync(join(__dirname, '../../docs/reliability.md'), renderReport(results, Date.now() - suiteStart));
+    const report = join(__dirname, '../../docs/reliability.md');
+    // The hostile-input section is written by hostileFuzz.test.ts; keep it across this rewrite.
+    const hostile = /<!-- hostile-input:start -->[\s\S]*<!-- hostile-input:end -->\n/.exec(readFileSync(report, 'utf8'))?.[0] ?? '';
+    writeFileSync(report, renderReport(results, Date.now() - suiteStart) + (hostile ? `\n${hostile}` : ''));
   });
 
   for (const kind of KINDS) {

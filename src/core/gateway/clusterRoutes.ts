@@ -4,6 +4,7 @@ import type { ChatMessage } from '../inference/types';
 import type { NodeInfo } from '../nodes/nodeInfo';
 import type { Tier } from '../routing/classification';
 import type { GatewayContext } from './gatewayContext';
+import { checkNumber, EXECUTE_TIMEOUT } from './checkNumbers';
 import { HttpError, readJsonObject, sendJson } from './gatewayHttp';
 
 /** Harombe's own API (the cluster guide's `/cluster/execute` and `/cluster/status`) and the probes. */
@@ -14,8 +15,8 @@ export const clusterRoutes = {
     if (typeof body.query !== 'string' || body.query.trim() === '') throw new HttpError(400, '"query" must be a non-empty string.');
     if (body.context !== undefined && body.context !== null && typeof body.context !== 'string') throw new HttpError(400, '"context" must be a string.');
     const tier = parseTier(body.prefer_tier);
-    const timeoutS = body.timeout ?? 300;
-    if (typeof timeoutS !== 'number' || !(timeoutS > 0)) throw new HttpError(400, '"timeout" must be a number of seconds > 0.');
+    checkNumber('timeout', body.timeout, EXECUTE_TIMEOUT);
+    const timeoutS = (body.timeout as number | null | undefined) ?? 300;
     const context = typeof body.context === 'string' && body.context !== '' ? body.context : undefined;
     const messages: ChatMessage[] = [{ role: 'user', content: context ? `${body.query}\n\nContext:\n${context}` : body.query }];
 
@@ -47,6 +48,10 @@ export const clusterRoutes = {
           throw new HttpError(503, e.message);
         }
       }
+    } catch (err) {
+      // A deadline that passes before the first event ends the stream with a throw rather than an error event.
+      if (timeout.aborted && !(err instanceof HttpError)) throw new HttpError(504, `No answer within ${timeoutS} s.`);
+      throw err;
     } finally {
       res.off('close', onClose);
     }

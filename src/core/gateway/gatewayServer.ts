@@ -23,9 +23,25 @@ export interface GatewayOptions {
   /** Web origins allowed besides loopback pages and VS Code webviews. */
   allowedOrigins?: string[];
   logger?: Logger;
-  /** Largest request body accepted; default 32 MiB (long conversations with attached files). */
+  /** Largest request body accepted; default DEFAULT_MAX_BODY_BYTES. */
   maxBodyBytes?: number;
+  /** Most sockets open at once; more are closed as they arrive. Default DEFAULT_MAX_CONNECTIONS. */
+  maxConnections?: number;
+  /** Defaults HEADERS_TIMEOUT_MS and REQUEST_TIMEOUT_MS; tests shorten them. */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
+
+/**
+ * 8 MiB: a 128k-token conversation is about 0.5 MB of text, and a few photos sent as base64 fit
+ * beside it. Parsing a body costs several times its size in heap, so the limit is the memory one
+ * request can take (a 31 MiB body took the gateway from 67 to 247 MB).
+ */
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_MAX_CONNECTIONS = 256;
+/** A client has this long to send its headers, and REQUEST_TIMEOUT_MS to send the whole request (bodies come from this machine or the LAN). */
+export const HEADERS_TIMEOUT_MS = 5_000;
+export const REQUEST_TIMEOUT_MS = 15_000;
 
 type Handler = (ctx: GatewayContext, req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -63,14 +79,15 @@ export class GatewayServer implements Disposable {
 
   constructor(private readonly opts: GatewayOptions) {
     this.logger = opts.logger ?? silentLogger;
-    this.ctx = { coordinator: opts.coordinator, maxBodyBytes: opts.maxBodyBytes ?? 32 * 1024 * 1024 };
+    this.ctx = { coordinator: opts.coordinator, maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES };
     this.guard = new RequestGuard({ bindHost: opts.host ?? '127.0.0.1', token: opts.token, allowedOrigins: opts.allowedOrigins });
-    // Checked every second, so a client that never finishes its headers (slowloris) loses its socket after headersTimeout.
+    // Checked every second, so a client that never finishes its headers or its body (slowloris) loses its socket within a second of the limit.
     this.server = createServer({ noDelay: true, keepAlive: true, connectionsCheckingInterval: 1_000 }, (req, res) => this.handle(req, res));
-    this.server.headersTimeout = 10_000;
-    // Answers stream for minutes; only idle keep-alive sockets and unfinished headers time out.
-    this.server.requestTimeout = 0;
+    this.server.headersTimeout = opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+    // Counts until the request is read, not while the answer streams: an answer can take minutes, a request body cannot.
+    this.server.requestTimeout = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     this.server.keepAliveTimeout = 65_000;
+    this.server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   }
 
   /** Starts listening; resolves with the base URL, e.g. `http://127.0.0.1:11435`. */

@@ -4,6 +4,7 @@ import type { ChatMessage, ChatRole, ToolCall, ToolDefinition } from '../inferen
 import { relayCompletion } from './completionRelay';
 import { relayEmbedding } from './embeddingRelay';
 import type { GatewayContext } from './gatewayContext';
+import { checkOllamaNumbers } from './checkNumbers';
 import { headerSafe, HttpError, readJsonObject, sendJson } from './gatewayHttp';
 import { showModel, showRoute } from './modelShow';
 import { listModelNames, parseModelRoute, routingFor } from './modelRoute';
@@ -19,6 +20,7 @@ export const ollamaRoutes = {
   async chat(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readJsonObject(req, ctx.maxBodyBytes);
     const model = requireModel(body);
+    checkOllamaNumbers(body);
     if (!Array.isArray(body.messages) || body.messages.length === 0) throw new HttpError(400, '"messages" must be a non-empty array of {role, content}.');
     const messages = body.messages.map(parseMessage);
     const routing = routingFor(() => ctx.coordinator.nodes(), model);
@@ -32,6 +34,7 @@ export const ollamaRoutes = {
   async generate(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readJsonObject(req, ctx.maxBodyBytes);
     const model = requireModel(body);
+    checkOllamaNumbers(body);
     if (typeof body.prompt !== 'string') throw new HttpError(400, '"prompt" must be a string.');
     if (body.system !== undefined && typeof body.system !== 'string') throw new HttpError(400, '"system" must be a string.');
     const messages: ChatMessage[] = [];
@@ -74,6 +77,7 @@ export const ollamaRoutes = {
     const body = await readJsonObject(req, ctx.maxBodyBytes);
     const model = requireModel(body);
     const input = textInputs(body.input, 'input');
+    checkOllamaNumbers(body);
     if (body.truncate !== undefined && typeof body.truncate !== 'boolean') throw new HttpError(400, '"truncate" must be true or false.');
     const dimensions = positiveInteger(body.dimensions, 'dimensions');
     if (input.length === 0) {
@@ -96,6 +100,7 @@ export const ollamaRoutes = {
     const body = await readJsonObject(req, ctx.maxBodyBytes);
     const model = requireModel(body);
     if (body.prompt !== undefined && typeof body.prompt !== 'string') throw new HttpError(400, '"prompt" must be a string.');
+    checkOllamaNumbers(body);
     const prompt = (body.prompt as string | undefined) ?? '';
     if (prompt === '') {
       routingFor(() => ctx.coordinator.nodes(), model);

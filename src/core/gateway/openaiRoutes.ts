@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatMessage, ChatRole, ToolCall, ToolDefinition, WireRequest } from '../inference/types';
 import { relayCompletion } from './completionRelay';
 import type { GatewayContext } from './gatewayContext';
+import { checkOpenAiNumbers } from './checkNumbers';
 import { HttpError, readJsonObject, sendJson } from './gatewayHttp';
 import { listModelNames, routingFor } from './modelRoute';
 import { OpenAIEncoder } from './openaiWire';
@@ -16,7 +17,7 @@ export const openaiRoutes = {
     if (typeof body.model !== 'string' || body.model === '') throw new HttpError(400, '"model" is required: harombe, harombe:tier0|1|2 or a model a node serves.');
     if (!Array.isArray(body.messages) || body.messages.length === 0) throw new HttpError(400, '"messages" must be a non-empty array.');
     const messages = parseMessages(body.messages);
-    if (body.temperature !== undefined && body.temperature !== null && typeof body.temperature !== 'number') throw new HttpError(400, '"temperature" must be a number.');
+    checkOpenAiNumbers(body);
     const routing = routingFor(() => ctx.coordinator.nodes(), body.model);
     const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
     const stream = body.stream === true;
@@ -50,6 +51,8 @@ export const openaiRoutes = {
     const topP = optionalNumber(body.top_p, 'top_p');
     const seed = optionalNumber(body.seed, 'seed');
     const maxTokens = positiveInteger(body.max_tokens, 'max_tokens');
+    // Types first (the messages above), then OpenAI's ranges and finiteness.
+    checkOpenAiNumbers(body);
     const stop = stopList(body.stop);
     const routing = routingFor(() => ctx.coordinator.nodes(), body.model);
     const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import { BearerAuth } from '../util/bearerAuth';
 
 export interface GuardOptions {
   /** The address the server is bound to; the Host check applies only to loopback binds. */
@@ -8,6 +9,8 @@ export interface GuardOptions {
   token?: string;
   /** Origins allowed besides loopback pages and VS Code webviews, e.g. `https://my.app`. */
   allowedOrigins?: readonly string[];
+  /** How refusals name the server; default `the gateway`. */
+  serverName?: string;
 }
 
 export type GuardVerdict = { ok: true; corsOrigin?: string } | { ok: false; status: 401 | 403; message: string };
@@ -20,25 +23,25 @@ export type GuardVerdict = { ok: true; corsOrigin?: string } | { ok: false; stat
 export class RequestGuard {
   private readonly loopbackBind: boolean;
   private readonly origins: ReadonlySet<string>;
-  private readonly bearer: string | undefined;
+  private readonly auth: BearerAuth;
 
   constructor(private readonly opts: GuardOptions) {
     this.loopbackBind = isLoopbackHost(opts.bindHost);
     this.origins = new Set((opts.allowedOrigins ?? []).map((o) => o.toLowerCase()));
-    this.bearer = opts.token ? `Bearer ${opts.token}` : undefined;
+    this.auth = new BearerAuth(opts.token);
   }
 
   check(req: IncomingMessage, path: string): GuardVerdict {
     const host = req.headers.host;
     // On a non-loopback bind the server is meant to be reached by other names (as Ollama does); the token guards it.
     if (this.loopbackBind && (host === undefined || !isLoopbackHost(stripPort(host)))) {
-      return { ok: false, status: 403, message: `Host "${host ?? ''}" is not a loopback name; the gateway only answers requests addressed to localhost or 127.0.0.1.` };
+      return { ok: false, status: 403, message: `Host "${echo(host ?? '')}" is not a loopback name; ${this.opts.serverName ?? 'the gateway'} only answers requests addressed to localhost or 127.0.0.1.` };
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !this.originAllowed(origin)) {
-      return { ok: false, status: 403, message: `Origin "${origin}" may not use the gateway; only local pages and VS Code webviews may.` };
+      return { ok: false, status: 403, message: `Origin "${echo(origin)}" may not use ${this.opts.serverName ?? 'the gateway'}; only local pages and VS Code webviews may.` };
     }
-    if (this.bearer !== undefined && path !== '/health' && req.method !== 'OPTIONS' && req.headers.authorization !== this.bearer) {
+    if (this.auth.enabled && path !== '/health' && req.method !== 'OPTIONS' && !this.auth.check(req.headers.authorization)) {
       return { ok: false, status: 401, message: 'Missing or wrong bearer token (Authorization: Bearer <token>).' };
     }
     return { ok: true, corsOrigin: origin };
@@ -57,6 +60,12 @@ export class RequestGuard {
     }
     return (url.protocol === 'http:' || url.protocol === 'https:') && isLoopbackHost(url.hostname);
   }
+}
+
+/** A header quoted in an answer and a log line: a client may send 16 KB of it, and control characters would forge log lines. */
+function echo(value: string): string {
+  const clean = value.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 80 ? `${clean.slice(0, 80)}… (${value.length} characters)` : clean;
 }
 
 /** `localhost`, `*.localhost`, 127.0.0.0/8, ::1 (with or without brackets), ::ffff:127.x. */

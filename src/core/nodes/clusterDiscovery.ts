@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Emitter, type Disposable } from '../util/emitter';
 import { silentLogger, type Logger } from '../util/logger';
 import { MdnsBrowser, type DiscoveredWorker, type MdnsBrowserOptions } from './mdnsBrowser';
+import type { NodeInfo } from './nodeInfo';
 import type { NodeRegistry } from './nodeRegistry';
 import type { TrustedNode, TrustStore } from './trustStore';
 
@@ -22,8 +23,11 @@ export interface ImpostorNotice {
   /** Undefined when the announcement carries no id at all. */
   actualId: string | undefined;
   host: string;
-  /** `announcement` (mDNS TXT) or `health` (the node's /health answered another id). */
-  via: 'announcement' | 'health';
+  /** `announcement` (mDNS TXT), `health` (the node's /health answered another id) or `key` (it could not prove the pinned host key). */
+  via: 'announcement' | 'health' | 'key';
+  /** For `key`: the pinned fingerprint and what the node proved (undefined: no key at all). */
+  expectedKey?: string;
+  actualKey?: string;
 }
 
 /** The browser's surface this class uses, so tests can drive it without multicast. */
@@ -87,9 +91,11 @@ export class ClusterDiscovery implements Disposable {
       // /health carries the node id too; a machine that answers with another one is not the one trusted.
       this.registry.onDidChange((nodes) => {
         for (const n of nodes) {
-          if (n.source !== 'mdns' || n.nodeId === undefined) continue;
+          if (n.source !== 'mdns') continue;
           const pin = this.trustStore.get(n.name);
-          if (pin && pin.nodeId !== n.nodeId) this.demote(n.name, pin.nodeId, n.nodeId, n.host, 'health', n.state !== 'untrusted');
+          if (!pin) continue;
+          if (n.nodeId !== undefined && pin.nodeId !== n.nodeId) this.demote(n.name, pin.nodeId, n.nodeId, n.host, 'health', n.state !== 'untrusted');
+          else this.checkKey(n, pin);
         }
       }),
     );
@@ -114,10 +120,15 @@ export class ClusterDiscovery implements Disposable {
     if (!node || node.source !== 'mdns') throw new Error(`no discovered node named ${name}`);
     if (!node.nodeId) throw new Error(`${name} announces no node id, so trust cannot be pinned to it; add it to cluster.nodes instead`);
     const token = this.opts.tokenFor?.(name);
-    const pin: TrustedNode = { nodeId: node.nodeId, ...(token && { tokenFingerprint: fingerprint(token) }), trustedAt: new Date().toISOString() };
+    const pin: TrustedNode = {
+      nodeId: node.nodeId,
+      ...(token && { tokenFingerprint: fingerprint(token) }),
+      ...(node.keyFingerprint && { keyFingerprint: node.keyFingerprint }),
+      trustedAt: new Date().toISOString(),
+    };
     this.trustStore.set(name, pin);
     this.registry.trust(name);
-    this.logger.info(`node ${name} trusted (node id ${node.nodeId})`);
+    this.logger.info(`node ${name} trusted (node id ${node.nodeId}, ${node.keyFingerprint ? `key ${node.keyFingerprint}` : 'no host key: a Harombe 0.3.1 worker, pinned to its id only'})`);
     return pin;
   }
 
@@ -151,7 +162,9 @@ export class ClusterDiscovery implements Disposable {
     const pin = this.trustStore.get(w.name);
     if (pin) {
       if (w.nodeId === pin.nodeId && this.tokenMatches(w.name, pin)) {
-        this.registry.trust(w.name);
+        // A pinned key is proved by a probe, not by an announcement anyone can copy: checkKey trusts it then.
+        const known = this.registry.get(w.name);
+        if (!pin.keyFingerprint || known?.keyFingerprint === pin.keyFingerprint) this.registry.trust(w.name);
       } else {
         // The registry keeps trust across re-announcements it thinks come from the same machine (an
         // announcement without an id, say); the pin decides, so make sure it is untrusted.
@@ -179,12 +192,38 @@ export class ClusterDiscovery implements Disposable {
     this.reportImpostor({ name, expectedId, actualId, host, via });
   }
 
+  /**
+   * The host key, as SSH checks it: a pin without a key takes the first key a trusted node proves
+   * (nodes trusted before workers had keys); a pinned key must be proved by every answer, and a
+   * node that proves another key, or none, is untrusted and reported.
+   */
+  private checkKey(n: NodeInfo, pin: TrustedNode): void {
+    if (!pin.keyFingerprint) {
+      if (n.keyFingerprint && n.state !== 'untrusted') {
+        this.trustStore.set(n.name, { ...pin, keyFingerprint: n.keyFingerprint });
+        this.logger.info(`node ${n.name}: pinned its host key ${n.keyFingerprint} (first probe with a key since you trusted it)`);
+      }
+      return;
+    }
+    if (n.keyFingerprint === pin.keyFingerprint) {
+      if (n.state === 'untrusted' && this.tokenMatches(n.name, pin)) this.registry.trust(n.name);
+      return;
+    }
+    // Not yet probed (no key known): it simply stays untrusted until a probe answers.
+    if (n.keyFingerprint === undefined && n.state === 'untrusted') return;
+    if (n.state !== 'untrusted') this.reAddUntrusted(n.name);
+    this.reportImpostor({ name: n.name, expectedId: pin.nodeId, actualId: n.nodeId, host: n.host, via: 'key', expectedKey: pin.keyFingerprint, actualKey: n.keyFingerprint });
+  }
+
   private reportImpostor(notice: ImpostorNotice): void {
-    const key = `${notice.name}\n${notice.actualId ?? ''}`;
+    const key = `${notice.name}\n${notice.actualId ?? ''}\n${notice.actualKey ?? ''}`;
     if (this.notified.has(key)) return;
     this.notified.add(key);
     this.logger.warn(
-      `node ${notice.name} at ${notice.host} is not the machine you trusted under that name (node id ${notice.actualId ?? 'none'}, trusted ${notice.expectedId}); it stays untrusted`,
+      notice.via === 'key'
+        ? `node ${notice.name} at ${notice.host}: HOST KEY CHANGED. It proved ${notice.actualKey ?? 'no key at all'}, but you trusted ${notice.expectedKey}. ` +
+            `Someone may be posing as it, or it was reinstalled; it stays untrusted. If you know why the key changed, run \`harombe node trust ${notice.name}\` again.`
+        : `node ${notice.name} at ${notice.host} is not the machine you trusted under that name (node id ${notice.actualId ?? 'none'}, trusted ${notice.expectedId}); it stays untrusted`,
     );
     this._onDidDetectImpostor.fire(notice);
   }

@@ -27,7 +27,12 @@ export class FileTrustStore implements TrustStore {
   set(name: string, node: TrustedNode): void {
     if (!node.nodeId) throw new Error(`cannot trust ${name}: no node id to pin`);
     const data = this.read();
-    data.nodes[name] = { nodeId: node.nodeId, ...(node.tokenFingerprint && { tokenFingerprint: node.tokenFingerprint }), trustedAt: node.trustedAt ?? new Date().toISOString() };
+    data.nodes[name] = {
+      nodeId: node.nodeId,
+      ...(node.tokenFingerprint && { tokenFingerprint: node.tokenFingerprint }),
+      ...(node.keyFingerprint && { keyFingerprint: node.keyFingerprint }),
+      trustedAt: node.trustedAt ?? new Date().toISOString(),
+    };
     this.write(data);
   }
 
@@ -67,6 +72,7 @@ export class FileTrustStore implements TrustStore {
         nodes[name] = {
           nodeId: n.nodeId,
           ...(typeof n.tokenFingerprint === 'string' && { tokenFingerprint: n.tokenFingerprint }),
+          ...(typeof n.keyFingerprint === 'string' && { keyFingerprint: n.keyFingerprint }),
           ...(typeof n.trustedAt === 'string' && { trustedAt: n.trustedAt }),
         };
       }

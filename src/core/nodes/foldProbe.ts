@@ -23,6 +23,9 @@ export interface NodeHealthState {
   contextLoaded: number | undefined;
   /** A window a context refusal proved, in tokens. */
   contextLearned: number | undefined;
+  /** The host key the worker proved at its last answer (undefined: none, or not answered yet). */
+  keyFingerprint: string | undefined;
+  tokenRefused: boolean;
 }
 
 /** The parts of a node's identity a probe may change: a discovered worker's model, tier and parallelism are its own. */
@@ -64,6 +67,8 @@ export function initialHealthState(): NodeHealthState {
     contextMax: undefined,
     contextLoaded: undefined,
     contextLearned: undefined,
+    keyFingerprint: undefined,
+    tokenRefused: false,
   };
 }
 
@@ -106,6 +111,9 @@ export function foldProbe(name: string, current: Readonly<NodeHealthState>, iden
   }
   if (result.contextMax !== undefined) state.contextMax = result.contextMax;
   if (result.contextLoaded !== undefined) state.contextLoaded = result.contextLoaded;
+  // Only an answer says which key the node holds (or that it holds none); a timeout says nothing about it.
+  if (result.latencyMs !== undefined) state.keyFingerprint = result.keyFingerprint;
+  state.tokenRefused = result.tokenRefused === true;
   if (identity.source === 'mdns') {
     // A configured node's model, tier and parallelism are the user's; a discovered worker's are its own.
     if (result.maxParallel !== undefined) next.maxParallel = result.maxParallel;

@@ -7,6 +7,7 @@ import type { Disposable } from '../util/emitter';
 import { silentLogger, type Logger } from '../util/logger';
 import { parseCapabilities } from './capabilities';
 import type { Capability, NodeHardware, NodeInfo } from './nodeInfo';
+import { newChallenge, verifyKeyProof } from './nodeKey';
 import type { NodeRegistry } from './nodeRegistry';
 import type { ProbeResult } from './probeResult';
 
@@ -219,7 +220,12 @@ function probeKind(kind: NodeKind, target: Target): Promise<Health> {
 }
 
 async function probeHarombe(target: Target): Promise<Health> {
-  const res = await getJson(target, '/health');
+  // Workers of ours sign the nonce with their host key; Harombe 0.3.1 ignores the query and answers as always.
+  const challenge = newChallenge();
+  const res = await getJson(target, `/health?challenge=${challenge}`);
+  // Our workers refuse a wrong token even on /health, so a stale token shows here rather than as a healthy node.
+  // No latency: the answer proved no key either way, and the registry keeps what it knew of the key.
+  if (res.status === 401 || res.status === 403) return { state: 'unavailable', reason: `token refused by the node (HTTP ${res.status})`, tokenRefused: true };
   const body = asRecord(res.body);
   const status = typeof body?.status === 'string' ? body.status.toLowerCase() : undefined;
   const ok = res.status >= 200 && res.status < 300;
@@ -228,6 +234,15 @@ async function probeHarombe(target: Target): Promise<Health> {
   if (res.body === INVALID_JSON) throw new ProbeFailure('invalid JSON from /health');
   if (!body || status === undefined) throw new ProbeFailure('/health answered without a status');
   const fields = parseWorkerHealth(body);
+  if (body.key !== undefined) {
+    const proof = verifyKeyProof(body.key, challenge);
+    // Nobody honest answers with a bad signature: whoever answers is not the key's owner.
+    if (!proof.ok) throw new ProbeFailure(`key proof failed: ${proof.reason}`);
+    fields.keyFingerprint = proof.fingerprint;
+  }
+  if (body.auth === 'required' && !target.token) {
+    return { ...fields, state: 'unavailable', reason: 'the node requires a token and none is set for it', tokenRefused: true, latencyMs: res.ms };
+  }
   if (status === 'ok' || status === 'healthy') return { ...fields, state: 'available', latencyMs: res.ms };
   const detail = detailOf(body);
   if (status === 'degraded') {
@@ -349,6 +364,8 @@ function summarize(models: readonly string[]): string {
 /** Harombe 0.3.1 answers only status, model and version; our workers add load, models, APIs and hardware. Take what is there. */
 function parseWorkerHealth(body: Record<string, unknown>): Omit<Health, 'state'> {
   const apis = Array.isArray(body.apis) ? body.apis.filter((a): a is string => typeof a === 'string').map((a) => a.toLowerCase()) : [];
+  // A worker of ours asked without its token answers only status and model: it is not telling which APIs it has.
+  const brief = body.auth === 'required';
   const model = str(body.model);
   const tier = body.tier === 0 || body.tier === 1 || body.tier === 2 ? body.tier : undefined;
   const version = str(body.version);
@@ -364,7 +381,7 @@ function parseWorkerHealth(body: Record<string, unknown>): Omit<Health, 'state'>
   const modelFacts: ModelFacts | undefined =
     capabilities || contextMax !== undefined ? { ...(capabilities && { capabilities }), ...(contextMax !== undefined && { contextMax }) } : undefined;
   return {
-    api: apis.includes('ollama') ? 'ollama' : 'complete',
+    ...(!brief && { api: apis.includes('ollama') ? ('ollama' as const) : ('complete' as const) }),
     ...(model !== undefined && { model }),
     ...(tier !== undefined && { tier }),
     ...(version !== undefined && { version }),

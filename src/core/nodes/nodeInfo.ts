@@ -77,4 +77,8 @@ export interface NodeInfo {
   hardware?: NodeHardware;
   capabilities: NodeCapabilities;
   contextWindow: ContextWindow;
+  /** SHA256 fingerprint of the host key the worker proved at its last answer; absent for Harombe 0.3.1 workers and other kinds. */
+  keyFingerprint?: string;
+  /** The node refused our token (or needs one and none is set): shown as its own state, never routed to. */
+  tokenRefused?: boolean;
 }

@@ -409,6 +409,8 @@ export class NodeRegistry implements Disposable {
         learned: s.contextLearned,
         version: s.version,
       }),
+      ...(s.keyFingerprint !== undefined && { keyFingerprint: s.keyFingerprint }),
+      ...(s.tokenRefused && { tokenRefused: true }),
     };
   }
 

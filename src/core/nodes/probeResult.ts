@@ -34,6 +34,10 @@ export interface ProbeResult {
   contextMax?: number;
   /** The window the server runs the model with now, in tokens. */
   contextLoaded?: number;
+  /** SHA256 fingerprint of the host key a `harombe` worker proved it holds (signed this probe's nonce). */
+  keyFingerprint?: string;
+  /** The node refused the token sent (or needs one and none is set): up, but unusable until the token is fixed. */
+  tokenRefused?: boolean;
   /** When the probe finished, ms since epoch. */
   at: number;
 }

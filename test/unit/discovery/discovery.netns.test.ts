@@ -203,7 +203,7 @@ describe('cluster discovery between network namespaces (real multicast)', functi
 
     const table = await cli('node', 'list', '--wait', '1.5');
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, new RegExp(`cli-box[\\s│]+${nsNet.addrA.replace(/\./g, '\\.')}:8001[\\s│]+1[\\s│]+qwen2\\.5:14b[\\s│]+mdns[\\s│]+cli-node-id[\\s│]+trusted[\\s│]`));
+    assert.match(table.stdout, new RegExp(`cli-box[\\s│]+${nsNet.addrA.replace(/\./g, '\\.')}:8001[\\s│]+1[\\s│]+qwen2\\.5:14b[\\s│]+mdns[\\s│]+cli-node-id[\\s│]+SHA256:[A-Za-z0-9+/]{12}…[\\s│]+trusted[\\s│]`));
 
     const missing = await cli('node', 'trust', 'no-such-box', '--wait', '1');
     assert.equal(missing.code, 1);

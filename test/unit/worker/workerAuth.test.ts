@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { BearerAuth } from '../../../src/node/workerAuth';
+import { BearerAuth } from '../../../src/core/util/bearerAuth';
 import { testTokens } from '../../security/testTokens';
 
 describe('BearerAuth', () => {

@@ -85,8 +85,8 @@ describe('worker server (harombe start)', function () {
   });
 
   describe('/health and /ready', () => {
-    it('answers the guide\'s {"status":"ok","model":…} plus what the coordinator uses, without a token', async () => {
-      const res = await fetch(`${worker.url}/health`);
+    it('answers the guide\'s {"status":"ok","model":…} plus what the coordinator uses, to a caller with the token', async () => {
+      const res = await fetch(`${worker.url}/health`, { headers: auth() });
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
       const body = (await res.json()) as Record<string, unknown>;
@@ -111,7 +111,7 @@ describe('worker server (harombe start)', function () {
 
     it('answers 503 degraded while its Ollama is down, and ok again once it is back', async () => {
       await fake.setFault({ type: 'refuse' });
-      const down = await fetch(`${worker.url}/health`);
+      const down = await fetch(`${worker.url}/health`, { headers: auth() });
       assert.equal(down.status, 503);
       const body = (await down.json()) as Record<string, unknown>;
       assert.equal(body.status, 'degraded');
@@ -129,17 +129,17 @@ describe('worker server (harombe start)', function () {
       fake.setOptions({ chunkDelayMs: 40 });
       const streaming = fetch(`${worker.url}/api/chat`, { method: 'POST', headers: auth(), body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }) });
       const res = await streaming;
-      const during = (await (await fetch(`${worker.url}/health`)).json()) as { in_flight: number };
+      const during = (await (await fetch(`${worker.url}/health`, { headers: auth() })).json()) as { in_flight: number };
       assert.equal(during.in_flight, 1);
       await res.text();
-      const after = (await (await fetch(`${worker.url}/health`)).json()) as { in_flight: number };
+      const after = (await (await fetch(`${worker.url}/health`, { headers: auth() })).json()) as { in_flight: number };
       assert.equal(after.in_flight, 0);
     });
 
     it('detects the real hardware in the background with systeminformation', async () => {
       const w = await startWorker({ detectHardware: undefined });
       await w.health.start();
-      const body = (await (await fetch(`${w.url}/health`)).json()) as { hardware: { cpu?: string; cores?: number; ram_gb?: number } };
+      const body = (await (await fetch(`${w.url}/health`, { headers: auth() })).json()) as { hardware: { cpu?: string; cores?: number; ram_gb?: number } };
       assert.equal(typeof body.hardware.cpu, 'string');
       assert.ok((body.hardware.cores ?? 0) >= 1, JSON.stringify(body.hardware));
       assert.ok((body.hardware.ram_gb ?? 0) > 0, JSON.stringify(body.hardware));
