@@ -11,6 +11,7 @@ import { TextCompletionClient } from './inference/textCompletionClient';
 import type { ChatMessage, InferenceClient, NodeWork, ToolDefinition, WireRequest } from './inference/types';
 import { ClusterMetrics, type MetricsState } from './metrics/clusterMetrics';
 import { ClusterDiscovery } from './nodes/clusterDiscovery';
+import { LoadPoller } from './nodes/loadPoller';
 import { HealthProber } from './nodes/healthProber';
 import type { NodeInfo } from './nodes/nodeInfo';
 import { NodeRegistry } from './nodes/nodeRegistry';
@@ -33,6 +34,11 @@ export interface CoordinatorOptions {
   metrics?: MetricsState;
   /** Start periodic health sweeps (the extension and `serve` do; one-shot CLI commands sweep once). */
   probeOnInterval?: boolean;
+  /**
+   * Rank nodes by this coordinator's own count only, as before nodes reported load; for
+   * `npm run bench -- team` (`HAROMBE_LOAD_SOURCE=local` in `harombe serve`).
+   */
+  localLoadOnly?: boolean;
   /** Where trust in discovered nodes is kept; with `cluster.discovery.method: mdns`, workers on the LAN are browsed for. */
   discovery?: { trustStore: TrustStore; mdns?: { interface?: string; bind?: string } };
 }
@@ -55,6 +61,8 @@ export interface ChatRequest {
 export class Coordinator implements Disposable {
   readonly registry: NodeRegistry;
   readonly prober: HealthProber;
+  /** Reads the load nodes report, often while this coordinator sends work. */
+  readonly loadPoller: LoadPoller;
   /** Set when the config browses mDNS and the host gave a trust store; the UIs subscribe to its events. */
   readonly discovery: ClusterDiscovery | undefined;
   readonly metrics: ClusterMetrics;
@@ -71,7 +79,8 @@ export class Coordinator implements Disposable {
     this.logger = opts.logger ?? silentLogger;
     this.clock = opts.clock ?? systemClock;
     this.metrics = new ClusterMetrics(opts.metrics, this.clock.now());
-    this.registry = new NodeRegistry({ breaker: opts.config.cluster.circuit_breaker, clock: this.clock, logger: this.logger });
+    this.registry = new NodeRegistry({ breaker: opts.config.cluster.circuit_breaker, clock: this.clock, logger: this.logger, localLoadOnly: opts.localLoadOnly });
+    this.loadPoller = new LoadPoller(this.registry, { clock: this.clock });
     this.selector = new NodeSelector(policyOf(opts.config));
     this.applyNodes(opts.config);
     this.prober = new HealthProber(this.registry, {
@@ -100,7 +109,10 @@ export class Coordinator implements Disposable {
             logger: this.logger,
           })
         : undefined;
-    if (opts.probeOnInterval) this.prober.start();
+    if (opts.probeOnInterval) {
+      this.prober.start();
+      if (!opts.localLoadOnly) this.loadPoller.start();
+    }
   }
 
   get currentConfig(): HarombeConfig {
@@ -184,6 +196,7 @@ export class Coordinator implements Disposable {
       prompt: request.prompt,
       contextChars: conversation.historyChars + (request.context?.text.length ?? 0),
       stickyNode: conversation.lastNode,
+      affinityKey: conversation.id,
       signal: request.signal,
     })) {
       if (event.type === 'delta') answer += event.text;
@@ -227,6 +240,7 @@ export class Coordinator implements Disposable {
   dispose(): void {
     this.discovery?.dispose();
     this.runner.dispose();
+    this.loadPoller.dispose();
     this.prober.dispose();
     this.registry.dispose();
     this._onDidChangeConfig.dispose();

@@ -7,6 +7,7 @@ import { Pool } from '../core/inference/undiciCore';
 import type { NodeHardware } from '../core/nodes/nodeInfo';
 import { jsonTooDeep, MAX_JSON_DEPTH } from '../core/util/jsonDepth';
 import type { Logger } from '../core/util/logger';
+import { Admission, isRefusal, type Ticket } from './admission';
 import { handleComplete } from './completeRoute';
 import type { OllamaPost } from './completeRoute';
 import { BearerAuth } from './workerAuth';
@@ -30,7 +31,15 @@ export interface WorkerServerOptions extends WorkerIdentity {
   detectHardware?: () => Promise<NodeHardware>;
   /** How long one look at Ollama serves /health and /ready; default 1 s. */
   healthCacheMs?: number;
+  /** Inference requests that may wait for a turn beyond `maxParallel`; default `maxParallel`. */
+  maxQueue?: number;
+  /** Longest an inference request waits for a turn before a 503, ms; default 30 s. */
+  maxQueueWaitMs?: number;
 }
+
+/** The requests that take a turn at the model; listing models or versions never waits behind them. */
+const INFERENCE_PATHS = new Set(['/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/complete', '/v1/chat/completions', '/v1/completions', '/v1/embeddings']);
+const DEFAULT_QUEUE_WAIT_MS = 30_000;
 
 /** Request headers that describe this hop, not the request; the worker's own token must not reach Ollama either. */
 const HOP_REQUEST_HEADERS = new Set([
@@ -47,6 +56,7 @@ const MAX_JSON_BODY = 32 * 1024 * 1024;
  */
 export class WorkerServer {
   readonly health: WorkerHealth;
+  readonly admission: Admission;
   private readonly auth: BearerAuth;
   private readonly pool: UndiciPool;
   private readonly basePath: string;
@@ -68,6 +78,7 @@ export class WorkerServer {
       bodyTimeout: opts.upstreamTimeoutMs,
     });
     this.auth = new BearerAuth(opts.token);
+    this.admission = new Admission({ maxParallel: opts.maxParallel, maxQueue: opts.maxQueue ?? opts.maxParallel, maxWaitMs: opts.maxQueueWaitMs ?? DEFAULT_QUEUE_WAIT_MS });
     this.health = new WorkerHealth({
       model: opts.model,
       tier: opts.tier,
@@ -77,6 +88,7 @@ export class WorkerServer {
       listModels: (signal) => this.listModels(signal),
       showModel: (model, signal) => this.showModel(model, signal),
       inFlight: () => this.inFlightCount,
+      load: () => this.admission.load(),
       logger: opts.logger,
       detectHardware: opts.detectHardware,
       cacheMs: opts.healthCacheMs,
@@ -174,6 +186,11 @@ export class WorkerServer {
       req.resume();
       return sendJson(res, 400, { error: 'bad path' });
     }
+    if (path === '/load' && (method === 'GET' || method === 'HEAD')) {
+      // Cheap enough for every coordinator to ask several times a second: no look at Ollama.
+      const l = this.admission.load();
+      return sendJson(res, 200, { running: l.running, queued: l.queued, max_parallel: l.maxParallel, max_queue: l.maxQueue });
+    }
     if (path === '/ready' && (method === 'GET' || method === 'HEAD')) {
       const r = await this.health.ready();
       return sendJson(res, r.statusCode, r.body);
@@ -184,9 +201,12 @@ export class WorkerServer {
         res.setHeader('Allow', 'POST');
         return sendJson(res, 405, { detail: 'Method Not Allowed' });
       }
-      return this.track(() => this.complete(req, res));
+      return this.track(() => this.admitted(req, res, path, () => this.complete(req, res)));
     }
-    if (path.startsWith('/api/') || path.startsWith('/v1/')) return this.track(() => this.proxy(req, res, method));
+    if (path.startsWith('/api/') || path.startsWith('/v1/')) {
+      if (method === 'POST' && INFERENCE_PATHS.has(path)) return this.track(() => this.admitted(req, res, path, () => this.proxy(req, res, method)));
+      return this.track(() => this.proxy(req, res, method));
+    }
     req.resume();
     return sendJson(res, 404, { error: 'not found' });
   }
@@ -199,6 +219,37 @@ export class WorkerServer {
       this.inFlightCount--;
       if (this.inFlightCount === 0) for (const d of [...this.drained]) d();
     }
+  }
+
+  /**
+   * Runs `work` once the admission gives it a turn; a request it turns away gets 503 with
+   * Retry-After in the shape of the API called, its body unread and Ollama never asked.
+   */
+  private async admitted(req: IncomingMessage, res: ServerResponse, path: string, work: () => Promise<void>): Promise<void> {
+    const leaving = abortWhenClientLeaves(res);
+    const turn = await this.admission.enter(leaving.signal);
+    if (isRefusal(turn)) {
+      if (leaving.signal.aborted) return;
+      req.resume();
+      const l = this.admission.load();
+      const why = turn.refused === 'timeout' ? `waited ${Math.round(this.admissionWaitS())} s for a turn` : `${l.running} running, ${l.queued} queued`;
+      const message = `server busy, please try again. ${why} (max_parallel ${l.maxParallel}, queue ${l.maxQueue})`;
+      res.setHeader('Retry-After', String(turn.retryAfterS));
+      return sendJson(res, 503, busyBody(path, message));
+    }
+    const ticket: Ticket = turn;
+    res.once('close', () => ticket.release());
+    // Told to the caller, so a coordinator can say the request waited behind others.
+    if (ticket.waitedMs > 0) res.setHeader('X-Harombe-Queue-Wait-Ms', String(ticket.waitedMs));
+    try {
+      await work();
+    } finally {
+      ticket.release();
+    }
+  }
+
+  private admissionWaitS(): number {
+    return (this.opts.maxQueueWaitMs ?? DEFAULT_QUEUE_WAIT_MS) / 1000;
   }
 
   /** Streams one request to Ollama and its answer back, chunk by chunk; the client leaving cancels it upstream. */
@@ -298,6 +349,13 @@ export class WorkerServer {
     const json = (await r.body.json()) as { models?: { name?: string; model?: string }[] };
     return (json.models ?? []).map((m) => m.name ?? m.model ?? '').filter(Boolean);
   }
+}
+
+/** A refusal in the words of the API that was called: Ollama `{error}`, OpenAI `{error:{…}}`, Harombe 0.3.1's FastAPI `{detail}`. */
+function busyBody(path: string, message: string): unknown {
+  if (path === '/api/complete') return { detail: message };
+  if (path.startsWith('/v1/')) return { error: { message, type: 'server_error', param: null, code: 'server_busy' } };
+  return { error: message };
 }
 
 function abortWhenClientLeaves(res: ServerResponse): AbortController {

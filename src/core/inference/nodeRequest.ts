@@ -505,7 +505,11 @@ function statusError(status: number, headers: IncomingHttpHeaders, text: string,
     const hint = endpoint.token ? 'the token was refused' : 'it needs a token';
     return new NodeError('auth', `${host} answered ${status}, ${hint}${suffix}`, { status });
   }
-  if (status === 503) return new NodeError('busy', `${host} is busy (503)${suffix}`, { status });
+  if (status === 503) {
+    // Ollama's full queue sends none; a harombe worker's admission says when a turn is likely free.
+    const retryAfterMs = parseRetryAfter(headers['retry-after']);
+    return new NodeError('busy', `${host} is busy (503)${suffix}`, { status, ...(retryAfterMs !== undefined && { retryAfterMs }) });
+  }
   if (status === 429) {
     const retryAfterMs = parseRetryAfter(headers['retry-after']);
     const when = retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`;

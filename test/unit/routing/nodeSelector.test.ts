@@ -4,7 +4,12 @@ import { fallbackOrder } from '../../../src/core/routing/fallbackOrder';
 import { NodeSelector, type SelectionPolicy } from '../../../src/core/routing/nodeSelector';
 
 function node(name: string, tier: 0 | 1 | 2, extra: Partial<NodeInfo> = {}): NodeInfo {
+  // Without a report, the load is this coordinator's own count, as the registry gives it.
+  const inFlight = extra.inFlight ?? 0;
+  const maxParallel = extra.maxParallel ?? 4;
+  const load: NodeInfo['load'] = { running: Math.min(inFlight, maxParallel), queued: Math.max(0, inFlight - maxParallel), maxParallel, at: 0, source: 'local' };
   return {
+    load,
     name,
     host: '127.0.0.1',
     port: 8000,
