@@ -19,7 +19,7 @@ import { testNodes, type NodeTestResult } from './nodes/testNodes';
 import type { TrustStore } from './nodes/trustStore';
 import type { Classification, ClassifyInput, Intent, Tier } from './routing/classification';
 import { classify } from './routing/classifier';
-import { FailoverRunner, type CompleteRequest, type EventSink } from './routing/failoverRunner';
+import { FailoverRunner, type CompleteRequest, type EventSink, type FailoverPorts } from './routing/failoverRunner';
 import { NodeSelector } from './routing/nodeSelector';
 import { systemClock, type Clock } from './util/clock';
 import { Emitter, type Disposable } from './util/emitter';
@@ -39,6 +39,8 @@ export interface CoordinatorOptions {
    * `npm run bench -- team` (`HAROMBE_LOAD_SOURCE=local` in `harombe serve`).
    */
   localLoadOnly?: boolean;
+  /** How a request waits when every node turns it away as busy; tests pass a sleep that needs no real time. */
+  busy?: Pick<FailoverPorts, 'sleep' | 'random' | 'busyBudgetMs'>;
   /** Where trust in discovered nodes is kept; with `cluster.discovery.method: mdns`, workers on the LAN are browsed for. */
   discovery?: { trustStore: TrustStore; mdns?: { interface?: string; bind?: string } };
 }
@@ -97,6 +99,7 @@ export class Coordinator implements Disposable {
       clock: this.clock,
       logger: this.logger,
       config: () => this.config,
+      ...opts.busy,
     });
     const d = opts.config.cluster.discovery;
     this.discovery =

@@ -201,10 +201,10 @@ export class WorkerServer {
         res.setHeader('Allow', 'POST');
         return sendJson(res, 405, { detail: 'Method Not Allowed' });
       }
-      return this.track(() => this.admitted(req, res, path, () => this.complete(req, res)));
+      return this.track(() => this.admitted(req, res, path, (leaving) => this.complete(req, res, leaving)));
     }
     if (path.startsWith('/api/') || path.startsWith('/v1/')) {
-      if (method === 'POST' && INFERENCE_PATHS.has(path)) return this.track(() => this.admitted(req, res, path, () => this.proxy(req, res, method)));
+      if (method === 'POST' && INFERENCE_PATHS.has(path)) return this.track(() => this.admitted(req, res, path, (leaving) => this.proxy(req, res, method, leaving)));
       return this.track(() => this.proxy(req, res, method));
     }
     req.resume();
@@ -225,8 +225,14 @@ export class WorkerServer {
    * Runs `work` once the admission gives it a turn; a request it turns away gets 503 with
    * Retry-After in the shape of the API called, its body unread and Ollama never asked.
    */
-  private async admitted(req: IncomingMessage, res: ServerResponse, path: string, work: () => Promise<void>): Promise<void> {
-    const leaving = abortWhenClientLeaves(res);
+  private async admitted(req: IncomingMessage, res: ServerResponse, path: string, work: (leaving: AbortController) => Promise<void>): Promise<void> {
+    let release = () => {};
+    // One listener for both: a client leaving cancels the wait or the answer, and frees the turn.
+    const leaving = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) leaving.abort();
+      release();
+    });
     const turn = await this.admission.enter(leaving.signal);
     if (isRefusal(turn)) {
       if (leaving.signal.aborted) return;
@@ -238,11 +244,12 @@ export class WorkerServer {
       return sendJson(res, 503, busyBody(path, message));
     }
     const ticket: Ticket = turn;
-    res.once('close', () => ticket.release());
+    release = () => ticket.release();
+    if (res.destroyed) return ticket.release();
     // Told to the caller, so a coordinator can say the request waited behind others.
     if (ticket.waitedMs > 0) res.setHeader('X-Harombe-Queue-Wait-Ms', String(ticket.waitedMs));
     try {
-      await work();
+      await work(leaving);
     } finally {
       ticket.release();
     }
@@ -253,8 +260,8 @@ export class WorkerServer {
   }
 
   /** Streams one request to Ollama and its answer back, chunk by chunk; the client leaving cancels it upstream. */
-  private async proxy(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
-    const upstreamAbort = abortWhenClientLeaves(res);
+  private async proxy(req: IncomingMessage, res: ServerResponse, method: string, leaving?: AbortController): Promise<void> {
+    const upstreamAbort = leaving ?? abortWhenClientLeaves(res);
     const hasBody = method !== 'GET' && method !== 'HEAD';
     let upstream;
     try {
@@ -284,8 +291,8 @@ export class WorkerServer {
     }
   }
 
-  private async complete(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const upstreamAbort = abortWhenClientLeaves(res);
+  private async complete(req: IncomingMessage, res: ServerResponse, leaving?: AbortController): Promise<void> {
+    const upstreamAbort = leaving ?? abortWhenClientLeaves(res);
     let body: unknown;
     try {
       body = JSON.parse(await readBody(req, MAX_JSON_BODY));
