@@ -30,10 +30,10 @@ export interface Ticket {
   waitedMs: number;
 }
 
-/** Why a request was turned away, and when it is worth trying again, in whole seconds. */
+/** Why a request was turned away, and when it is worth trying again, in ms. */
 export interface Refusal {
   refused: 'full' | 'timeout';
-  retryAfterS: number;
+  retryAfterMs: number;
 }
 
 interface Waiter {
@@ -46,7 +46,8 @@ interface Waiter {
 
 /** Weight of the newest run in the average service time. */
 const SERVICE_ALPHA = 0.2;
-const MAX_RETRY_AFTER_S = 30;
+const MIN_RETRY_AFTER_MS = 100;
+const MAX_RETRY_AFTER_MS = 30_000;
 
 export class Admission {
   private running = 0;
@@ -75,7 +76,7 @@ export class Admission {
     }
     if (this.waiting.length >= this.opts.maxQueue || signal?.aborted) {
       this.counts.refused++;
-      return Promise.resolve({ refused: 'full', retryAfterS: this.retryAfterS() });
+      return Promise.resolve({ refused: 'full', retryAfterMs: this.retryAfterMs() });
     }
     this.counts.queued++;
     return new Promise((resolve) => {
@@ -86,11 +87,11 @@ export class Admission {
         timer: setTimeout(() => {
           this.drop(waiter);
           this.counts.timedOut++;
-          resolve({ refused: 'timeout', retryAfterS: this.retryAfterS() });
+          resolve({ refused: 'timeout', retryAfterMs: this.retryAfterMs() });
         }, this.opts.maxWaitMs),
         onAbort: () => {
           this.drop(waiter);
-          resolve({ refused: 'full', retryAfterS: 0 });
+          resolve({ refused: 'full', retryAfterMs: 0 });
         },
       };
       waiter.timer.unref?.();
@@ -99,12 +100,11 @@ export class Admission {
     });
   }
 
-  /** When a turn is likely free: the queue ahead, served `maxParallel` at a time at the average service time. */
-  retryAfterS(): number {
+  /** When a turn is likely free, ms: the queue ahead, served `maxParallel` at a time at the average service time. */
+  retryAfterMs(): number {
     const per = this.serviceMs ?? 1000;
     const ahead = this.waiting.length + 1;
-    const s = Math.ceil((per * ahead) / this.opts.maxParallel / 1000);
-    return Math.min(MAX_RETRY_AFTER_S, Math.max(1, s));
+    return Math.round(Math.min(MAX_RETRY_AFTER_MS, Math.max(MIN_RETRY_AFTER_MS, (per * ahead) / this.opts.maxParallel)));
   }
 
   private drop(w: Waiter): void {

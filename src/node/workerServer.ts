@@ -31,7 +31,7 @@ export interface WorkerServerOptions extends WorkerIdentity {
   detectHardware?: () => Promise<NodeHardware>;
   /** How long one look at Ollama serves /health and /ready; default 1 s. */
   healthCacheMs?: number;
-  /** Inference requests that may wait for a turn beyond `maxParallel`; default `maxParallel`. */
+  /** Inference requests that may wait for a turn beyond `maxParallel`; default twice `maxParallel`. */
   maxQueue?: number;
   /** Longest an inference request waits for a turn before a 503, ms; default 30 s. */
   maxQueueWaitMs?: number;
@@ -78,7 +78,7 @@ export class WorkerServer {
       bodyTimeout: opts.upstreamTimeoutMs,
     });
     this.auth = new BearerAuth(opts.token);
-    this.admission = new Admission({ maxParallel: opts.maxParallel, maxQueue: opts.maxQueue ?? opts.maxParallel, maxWaitMs: opts.maxQueueWaitMs ?? DEFAULT_QUEUE_WAIT_MS });
+    this.admission = new Admission({ maxParallel: opts.maxParallel, maxQueue: opts.maxQueue ?? 2 * opts.maxParallel, maxWaitMs: opts.maxQueueWaitMs ?? DEFAULT_QUEUE_WAIT_MS });
     this.health = new WorkerHealth({
       model: opts.model,
       tier: opts.tier,
@@ -189,7 +189,8 @@ export class WorkerServer {
     if (path === '/load' && (method === 'GET' || method === 'HEAD')) {
       // Cheap enough for every coordinator to ask several times a second: no look at Ollama.
       const l = this.admission.load();
-      return sendJson(res, 200, { running: l.running, queued: l.queued, max_parallel: l.maxParallel, max_queue: l.maxQueue });
+      const c = this.admission.counts;
+      return sendJson(res, 200, { running: l.running, queued: l.queued, max_parallel: l.maxParallel, max_queue: l.maxQueue, admitted_total: c.admitted, refused_total: c.refused + c.timedOut });
     }
     if (path === '/ready' && (method === 'GET' || method === 'HEAD')) {
       const r = await this.health.ready();
@@ -240,7 +241,9 @@ export class WorkerServer {
       const l = this.admission.load();
       const why = turn.refused === 'timeout' ? `waited ${Math.round(this.admissionWaitS())} s for a turn` : `${l.running} running, ${l.queued} queued`;
       const message = `server busy, please try again. ${why} (max_parallel ${l.maxParallel}, queue ${l.maxQueue})`;
-      res.setHeader('Retry-After', String(turn.retryAfterS));
+      // Retry-After has whole seconds only; Retry-After-Ms (as OpenAI's clients read it) says it finer.
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(turn.retryAfterMs / 1000))));
+      res.setHeader('Retry-After-Ms', String(turn.retryAfterMs));
       return sendJson(res, 503, busyBody(path, message));
     }
     const ticket: Ticket = turn;

@@ -29,9 +29,6 @@ export interface MetricsSnapshot {
   failedRequests: number;
   /** Busy refusals (503 / 429) from nodes, each moved on without blaming the node. */
   busyRefusals: number;
-  /** Requests a node held in its queue before serving, and for how long in all, ms. */
-  queueWaits: number;
-  queueWaitMs: number;
   /** Requests that went to their conversation's preferred node, and ones that passed it over for load. */
   affinityHits: number;
   affinityPassed: number;
@@ -61,8 +58,6 @@ export interface MetricsState {
   failedRequests: number;
   /** Added after version 1 shipped: absent in older saved files. */
   busyRefusals?: number;
-  queueWaits?: number;
-  queueWaitMs?: number;
   affinityHits?: number;
   affinityPassed?: number;
 }
@@ -85,11 +80,6 @@ export class ClusterMetrics {
 
   recordBusy(): void {
     this.state.busyRefusals = (this.state.busyRefusals ?? 0) + 1;
-  }
-
-  recordQueueWait(ms: number): void {
-    this.state.queueWaits = (this.state.queueWaits ?? 0) + 1;
-    this.state.queueWaitMs = (this.state.queueWaitMs ?? 0) + ms;
   }
 
   recordAffinity(outcome: 'hit' | 'passed'): void {
@@ -171,8 +161,6 @@ export class ClusterMetrics {
       requests: this.state.requests,
       failedRequests: this.state.failedRequests,
       busyRefusals: this.state.busyRefusals ?? 0,
-      queueWaits: this.state.queueWaits ?? 0,
-      queueWaitMs: this.state.queueWaitMs ?? 0,
       affinityHits: this.state.affinityHits ?? 0,
       affinityPassed: this.state.affinityPassed ?? 0,
     };
@@ -192,8 +180,6 @@ export class ClusterMetrics {
     metric('harombe_requests_failed_total', 'counter', 'Chat requests that no node could answer.', [['', s.failedRequests]]);
     metric('harombe_fallbacks_total', 'counter', 'Requests moved to another node after a failure.', [['', s.fallbacks]]);
     metric('harombe_busy_refusals_total', 'counter', 'Busy refusals (503 / 429) from nodes; the request moved on without blaming the node.', [['', s.busyRefusals]]);
-    metric('harombe_queue_waits_total', 'counter', 'Requests a node held in its queue before serving them.', [['', s.queueWaits]]);
-    metric('harombe_queue_wait_ms_total', 'counter', 'Time requests waited in node queues, ms.', [['', s.queueWaitMs]]);
     metric('harombe_affinity_total', 'counter', "Requests with a conversation key, by whether they went to the conversation's node.", [
       ['{outcome="hit"}', s.affinityHits],
       ['{outcome="passed"}', s.affinityPassed],

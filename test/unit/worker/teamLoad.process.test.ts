@@ -66,7 +66,7 @@ describe('team load (real worker and CLI processes)', function () {
   const leave = new AbortController();
   const chat = (content: string) =>
     fetch(`${url}/api/chat`, { method: 'POST', signal: leave.signal, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content }] }) });
-  const load = async () => (await (await fetch(`${url}/load`)).json()) as { running: number; queued: number; max_parallel: number; max_queue: number };
+  const load = async () => (({ running, queued, max_parallel, max_queue }) => ({ running, queued, max_parallel, max_queue }))((await (await fetch(`${url}/load`)).json()) as { running: number; queued: number; max_parallel: number; max_queue: number });
 
   it('turns away what it cannot take with 503 + Retry-After, and cluster status shows the load as the worker reports it', async () => {
     const answers = [chat('a'), chat('b'), chat('c')];

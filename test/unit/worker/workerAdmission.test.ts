@@ -42,7 +42,7 @@ describe('worker admission (harombe start)', function () {
 
   const chat = (content: string) =>
     fetch(`${worker.url}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content }] }) });
-  const load = async () => (await (await fetch(`${worker.url}/load`)).json()) as { running: number; queued: number; max_parallel: number; max_queue: number };
+  const load = async () => (({ running, queued, max_parallel, max_queue }) => ({ running, queued, max_parallel, max_queue }))((await (await fetch(`${worker.url}/load`)).json()) as { running: number; queued: number; max_parallel: number; max_queue: number });
   const until = async (cond: () => Promise<boolean>) => {
     for (let i = 0; i < 500 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 5));
   };
