@@ -11,7 +11,7 @@ import type { Logger } from '../util/logger';
 import type { Classification, Intent, Tier } from './classification';
 import { BusyBackoff } from './busyBackoff';
 import { classify } from './classifier';
-import type { Candidate, NodeSelector } from './nodeSelector';
+import { saturated, type Candidate, type NodeSelector } from './nodeSelector';
 import { capabilitiesNeeded, capabilityRequirement, NATIVE_API } from './requestNeeds';
 import { allFailed, describeFailure, noNodeError } from './routeErrors';
 import { thinkFor } from './thinkSetting';
@@ -232,7 +232,7 @@ export class FailoverRunner {
             const wait = backoff.next(busy.retryAfterMs);
             if (wait === undefined) break;
             release();
-            await (this.ports.sleep ?? sleep)(wait, request.signal);
+            await this.waitForRoom(wait, request.signal, (n) => serves(n) && registry.isEligible(n.name));
             if (request.signal?.aborted) {
               await sink({ type: 'error', code: 'cancelled', message: 'Cancelled.', attempts });
               return;
@@ -273,6 +273,26 @@ export class FailoverRunner {
       }
     } finally {
       release();
+    }
+  }
+
+  /**
+   * Waits up to `ms` for a node to have room. The nodes' Retry-After is an estimate; a load report
+   * newer than the refusal showing a free slot is fresher news, so the wait ends there (in slices
+   * of at most 100 ms, so coordinators refused together do not all wake at once).
+   */
+  private async waitForRoom(ms: number, signal: CancelSignal | undefined, eligible: (n: NodeInfo) => boolean): Promise<void> {
+    const { clock, registry } = this.ports;
+    const sleepFor = this.ports.sleep ?? sleep;
+    const random = this.ports.random ?? Math.random;
+    const since = clock.now();
+    const until = since + ms;
+    for (;;) {
+      const left = until - clock.now();
+      if (left <= 0 || signal?.aborted) return;
+      await sleepFor(Math.min(left, 50 + random() * 50), signal);
+      const room = registry.list().some((n) => eligible(n) && n.load.source === 'reported' && n.load.at > since && !saturated(n));
+      if (room) return;
     }
   }
 

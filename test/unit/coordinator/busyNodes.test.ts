@@ -58,12 +58,14 @@ describe('Busy nodes (503 / 429): move on without blame, back off when all are f
     await cluster.node('a').setFault({ type: 'status', status: 503, retryAfter: 3 });
     await cluster.node('b').setFault({ type: 'status', status: 429, retryAfter: 2 });
     const run = collect(coordinator.complete({ messages: [{ role: 'user', content: 'hi' }], tier: 0 }));
-    // Free a once the first round of refusals is in.
+    // Free a once the first refusals are in and the coordinator is waiting.
     while (waits.length === 0) await new Promise((r) => setTimeout(r, 5));
     await cluster.node('a').setFault({ type: 'none' });
     const events = await run;
     assert.equal(events.at(-1)?.type, 'done', JSON.stringify(events.at(-1)));
-    assert.ok(waits[0]! >= 2000, `waited ${waits[0]} ms, at least the shortest Retry-After`);
+    // No node reports its load here (plain Ollama fakes): the wait lasts the whole Retry-After.
+    const firstRound = waits.reduce((sum, w) => sum + w, 0);
+    assert.ok(firstRound >= 2000, `waited ${firstRound} ms, at least the shortest Retry-After`);
     const moved = events.filter((e) => e.type === 'fallback') as FallbackEvent[];
     assert.ok(moved.some((f) => /every node was busy, waited/.test(f.reason)), moved.map((f) => f.reason).join(' | '));
   });
