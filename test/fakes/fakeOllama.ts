@@ -153,7 +153,8 @@ export class FakeOllama extends FakeServer {
   private async chat(ex: Exchange, answer: FakeAnswer | RouteError, flavour: 'ollama' | 'openai'): Promise<void> {
     if ('status' in answer) return this.sendError(ex, answer.status, flavour, answer.message);
     this.countInFlight(ex);
-    await this.turn();
+    const wait = this.turn();
+    if (wait) await wait;
     try {
       await this.answer(ex, this.fault, answer);
     } finally {
@@ -165,12 +166,12 @@ export class FakeOllama extends FakeServer {
   }
 
   /** Takes a slot: at once while one is free (always, outside saturating mode), else in FIFO order like the runner's semaphore. */
-  private turn(): Promise<void> {
+  private turn(): Promise<void> | undefined {
     const limit = this.opts.numParallel;
     if (limit === undefined || (this.generating < limit && this.turns.length === 0)) {
       this.generating++;
       this.peakGenerating = Math.max(this.peakGenerating, this.generating);
-      return Promise.resolve();
+      return undefined;
     }
     return new Promise((resolve) => this.turns.push(resolve));
   }
