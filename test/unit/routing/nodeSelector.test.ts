@@ -86,7 +86,8 @@ describe('NodeSelector', () => {
 
   it('round-robins between equal nodes when load_balance is on, and not when it is off', () => {
     const nodes = [node('p', 0), node('q', 0), node('r', 0)];
-    const s = new NodeSelector(graceful);
+    // The rotation starts where the random draw says (a draw of 0: the first node).
+    const s = new NodeSelector(graceful, () => 0);
     const picks = Array.from({ length: 6 }, () => s.select(nodes, { tier: 0, eligible: up })?.node.name);
     assert.deepEqual(picks, ['p', 'q', 'r', 'p', 'q', 'r']);
     const noLb = new NodeSelector({ ...graceful, loadBalance: false });
