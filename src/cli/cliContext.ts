@@ -56,7 +56,7 @@ export function openCoordinator(
   // `browse: 'always'` (the node commands) browses mDNS even when the config lists its nodes explicitly.
   const effective = extra.browse === 'always' ? { ...config, cluster: { ...config.cluster, discovery: { ...config.cluster.discovery, method: 'mdns' as const } } } : config;
   const trust = extra.browse && { trustStore: new FileTrustStore(harombeHome()), ...(extra.mdnsInterface && { mdns: { interface: extra.mdnsInterface, bind: '0.0.0.0' } }) };
-  const coordinator = new Coordinator({ config: effective, logger, metrics: store.load(), probeOnInterval: extra.probeOnInterval, ...(trust && { discovery: trust }) });
+  const coordinator = new Coordinator({ config: effective, logger, metrics: store.load(), probeOnInterval: extra.probeOnInterval, localLoadOnly: process.env.HAROMBE_LOAD_SOURCE === 'local', ...(trust && { discovery: trust }) });
   // Long-running commands follow edits of harombe.yaml; a broken edit is reported and the last good config stays.
   const watcher = extra.watchConfig ? new ConfigWatcher({ explicitFile: opts.config, env: process.env, cwd: process.cwd(), home: harombeHome(), logger }) : undefined;
   watcher?.onDidChange((next) => {

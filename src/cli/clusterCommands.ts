@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { capabilitiesLabel } from '../core/nodes/capabilities';
+import { describeLoad } from '../core/nodes/describeLoad';
 import type { NodeInfo } from '../core/nodes/nodeInfo';
 import { CliExit, globalOptions, openCoordinator } from './cliContext';
 import { colorState, describeBreaker, formatMs, hostPort, renderTable } from './format';
@@ -36,7 +37,7 @@ export function registerClusterCommands(program: Command): void {
           capabilitiesLabel(n),
           (n.tokenRefused && n.state !== 'untrusted' ? pc.red('token refused') : colorState(n.state)) + (n.state !== 'available' && n.stateReason ? pc.dim(` (${n.stateReason})`) : ''),
           n.state === 'available' || n.state === 'degraded' ? formatMs(n.latencyMs) : '-',
-          `${n.inFlight}/${n.maxParallel}` + (n.reportedLoad !== undefined ? pc.dim(` (node: ${n.reportedLoad})`) : ''),
+          describeLoad(n, { source: false }) + pc.dim(n.load.source === 'reported' ? ' reported' : n.kind === 'ollama' ? ' local count (Ollama reports no queue)' : ' local count'),
           describeBreaker(n),
         ]);
         process.stdout.write(renderTable(['Name', 'Host', 'Tier', 'Model', 'Can', 'Status', 'Latency', 'Load', 'Breaker'], rows) + '\n');
@@ -157,6 +158,7 @@ export function nodeJson(n: NodeInfo) {
     latency_ms: n.latencyMs === undefined ? null : Math.round(n.latencyMs * 10) / 10,
     in_flight: n.inFlight,
     max_parallel: n.maxParallel,
+    load: { running: n.load.running, queued: n.load.queued, max_parallel: n.load.maxParallel, source: n.load.source, at: new Date(n.load.at).toISOString() },
     breaker: { state: n.breaker.state, retry_at: n.breaker.retryAt === undefined ? null : new Date(n.breaker.retryAt).toISOString() },
     source: n.source,
     models: n.models,

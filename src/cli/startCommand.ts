@@ -26,6 +26,8 @@ interface StartFlags {
   ollama?: string;
   tokenFile?: string;
   maxParallel?: number;
+  maxQueue?: number;
+  queueWait?: number;
   name?: string;
   mdnsInterface?: string;
   allowManagement?: boolean;
@@ -52,7 +54,9 @@ export function registerStartCommand(program: Command): void {
     .option('--tier <tier>', 'tier this node announces: 0 fast, 1 balanced, 2 powerful (default: 0)', parseTier)
     .option('--ollama <url>', 'URL of the Ollama to serve (default: ollama.host, else http://localhost:11434)', nonEmpty('--ollama'))
     .option('--token-file <file>', 'file holding the bearer token clients must send (else $HAROMBE_AUTH_TOKEN, else server.auth_token)', nonEmpty('--token-file'))
-    .option('--max-parallel <n>', `requests this node reports it serves at once (default: ${DEFAULT_MAX_PARALLEL})`, parsePositiveInt)
+    .option('--max-parallel <n>', `inference requests this node serves at once, from all clients; match OLLAMA_NUM_PARALLEL (default: ${DEFAULT_MAX_PARALLEL})`, parsePositiveInt)
+    .option('--max-queue <n>', 'inference requests that may wait for a turn; more are turned away with 503 and Retry-After (default: --max-parallel)', parseNonNegativeInt)
+    .option('--queue-wait <seconds>', 'longest a request waits for a turn before a 503 (default: 30)', parsePositiveInt)
     .option('--name <name>', 'name to announce on the LAN (default: the host name, with the port when it is not 8000)', nonEmpty('--name'))
     .option('--mdns-interface <address>', 'IPv4 address of the one interface to announce on (default: all)', nonEmpty('--mdns-interface'))
     .option('--no-mdns', 'do not announce this node on the LAN')
@@ -102,6 +106,8 @@ async function runStart(flags: StartFlags, cmd: Command): Promise<void> {
       version,
       nodeId,
       maxParallel,
+      ...(flags.maxQueue !== undefined && { maxQueue: flags.maxQueue }),
+      ...(flags.queueWait !== undefined && { maxQueueWaitMs: flags.queueWait * 1000 }),
       temperature: config.model.temperature,
       upstreamTimeoutMs: config.ollama.timeout * 1000,
       logger,
@@ -113,7 +119,7 @@ async function runStart(flags: StartFlags, cmd: Command): Promise<void> {
   }
   logger.info(
     `harombe ${version} worker listening on http://${host.includes(':') ? `[${host}]` : host}:${worker.port} ` +
-      `(model ${model}, tier ${tier}, ollama ${ollamaUrl}, auth ${auth ? `on, token from ${auth.source}` : 'off'}, ` +
+      `(model ${model}, tier ${tier}, ${maxParallel} at once + ${flags.maxQueue ?? 2 * maxParallel} queued, ollama ${ollamaUrl}, auth ${auth ? `on, token from ${auth.source}` : 'off'}, ` +
       `management routes ${flags.allowManagement ? 'ALLOWED' : 'off'}, key ${key.fingerprint})`,
   );
   if (!auth && !isLoopback(host)) {
@@ -249,4 +255,9 @@ function nonEmpty(flag: string): (value: string) => string {
     if (!value.trim()) throw new InvalidArgumentError(`${flag} must not be empty.`);
     return value;
   };
+}
+
+function parseNonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number of at least 0.');
+  return Number(value);
 }

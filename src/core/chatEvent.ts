@@ -91,9 +91,10 @@ export interface ErrorEvent {
   type: 'error';
   /**
    * `no_node` nothing eligible; `all_failed` every candidate failed; `invalid_request` the request
-   * itself cannot be sent to any node (no node was blamed); `cancelled` the caller aborted.
+   * itself cannot be sent to any node (no node was blamed); `cluster_busy` every node turned it
+   * away as full for as long as it may wait (no node was blamed); `cancelled` the caller aborted.
    */
-  code: 'no_node' | 'all_failed' | 'invalid_request' | 'cancelled';
+  code: 'no_node' | 'all_failed' | 'invalid_request' | 'cluster_busy' | 'cancelled';
   message: string;
   attempts: { node: string; reason: string }[];
 }

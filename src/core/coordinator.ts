@@ -11,6 +11,7 @@ import { TextCompletionClient } from './inference/textCompletionClient';
 import type { ChatMessage, InferenceClient, NodeWork, ToolDefinition, WireRequest } from './inference/types';
 import { ClusterMetrics, type MetricsState } from './metrics/clusterMetrics';
 import { ClusterDiscovery } from './nodes/clusterDiscovery';
+import { LoadPoller } from './nodes/loadPoller';
 import { HealthProber } from './nodes/healthProber';
 import type { NodeInfo } from './nodes/nodeInfo';
 import { NodeRegistry } from './nodes/nodeRegistry';
@@ -18,7 +19,7 @@ import { testNodes, type NodeTestResult } from './nodes/testNodes';
 import type { TrustStore } from './nodes/trustStore';
 import type { Classification, ClassifyInput, Intent, Tier } from './routing/classification';
 import { classify } from './routing/classifier';
-import { FailoverRunner, type CompleteRequest, type EventSink } from './routing/failoverRunner';
+import { FailoverRunner, type CompleteRequest, type EventSink, type FailoverPorts } from './routing/failoverRunner';
 import { NodeSelector } from './routing/nodeSelector';
 import { systemClock, type Clock } from './util/clock';
 import { Emitter, type Disposable } from './util/emitter';
@@ -33,6 +34,13 @@ export interface CoordinatorOptions {
   metrics?: MetricsState;
   /** Start periodic health sweeps (the extension and `serve` do; one-shot CLI commands sweep once). */
   probeOnInterval?: boolean;
+  /**
+   * Rank nodes by this coordinator's own count only, as before nodes reported load; for
+   * `npm run bench -- team` (`HAROMBE_LOAD_SOURCE=local` in `harombe serve`).
+   */
+  localLoadOnly?: boolean;
+  /** How a request waits when every node turns it away as busy; tests pass a sleep that needs no real time. */
+  busy?: Pick<FailoverPorts, 'sleep' | 'random' | 'busyBudgetMs'>;
   /** Where trust in discovered nodes is kept; with `cluster.discovery.method: mdns`, workers on the LAN are browsed for. */
   discovery?: { trustStore: TrustStore; mdns?: { interface?: string; bind?: string } };
 }
@@ -55,6 +63,8 @@ export interface ChatRequest {
 export class Coordinator implements Disposable {
   readonly registry: NodeRegistry;
   readonly prober: HealthProber;
+  /** Reads the load nodes report, often while this coordinator sends work. */
+  readonly loadPoller: LoadPoller;
   /** Set when the config browses mDNS and the host gave a trust store; the UIs subscribe to its events. */
   readonly discovery: ClusterDiscovery | undefined;
   readonly metrics: ClusterMetrics;
@@ -71,7 +81,8 @@ export class Coordinator implements Disposable {
     this.logger = opts.logger ?? silentLogger;
     this.clock = opts.clock ?? systemClock;
     this.metrics = new ClusterMetrics(opts.metrics, this.clock.now());
-    this.registry = new NodeRegistry({ breaker: opts.config.cluster.circuit_breaker, clock: this.clock, logger: this.logger });
+    this.registry = new NodeRegistry({ breaker: opts.config.cluster.circuit_breaker, clock: this.clock, logger: this.logger, localLoadOnly: opts.localLoadOnly });
+    this.loadPoller = new LoadPoller(this.registry, { clock: this.clock });
     this.selector = new NodeSelector(policyOf(opts.config));
     this.applyNodes(opts.config);
     this.prober = new HealthProber(this.registry, {
@@ -88,6 +99,7 @@ export class Coordinator implements Disposable {
       clock: this.clock,
       logger: this.logger,
       config: () => this.config,
+      ...opts.busy,
     });
     const d = opts.config.cluster.discovery;
     this.discovery =
@@ -100,7 +112,10 @@ export class Coordinator implements Disposable {
             logger: this.logger,
           })
         : undefined;
-    if (opts.probeOnInterval) this.prober.start();
+    if (opts.probeOnInterval) {
+      this.prober.start();
+      if (!opts.localLoadOnly) this.loadPoller.start();
+    }
   }
 
   get currentConfig(): HarombeConfig {
@@ -184,6 +199,7 @@ export class Coordinator implements Disposable {
       prompt: request.prompt,
       contextChars: conversation.historyChars + (request.context?.text.length ?? 0),
       stickyNode: conversation.lastNode,
+      affinityKey: conversation.id,
       signal: request.signal,
     })) {
       if (event.type === 'delta') answer += event.text;
@@ -227,6 +243,7 @@ export class Coordinator implements Disposable {
   dispose(): void {
     this.discovery?.dispose();
     this.runner.dispose();
+    this.loadPoller.dispose();
     this.prober.dispose();
     this.registry.dispose();
     this._onDidChangeConfig.dispose();

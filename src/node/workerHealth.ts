@@ -20,6 +20,8 @@ export interface WorkerHealthOptions extends WorkerIdentity {
   showModel?(model: string, signal: AbortSignal): Promise<ModelFacts | undefined>;
   /** Requests the worker is serving right now. */
   inFlight(): number;
+  /** Inference requests running and waiting for a turn (the admission's count). */
+  load?(): { running: number; queued: number };
   logger: Logger;
   /** Tests replace the real detection; the default asks systeminformation. */
   detectHardware?: () => Promise<NodeHardware>;
@@ -65,6 +67,9 @@ export interface HealthBody {
   version: string;
   node_id: string;
   in_flight: number;
+  /** Inference requests running on the model now, from every client, and waiting for a turn. */
+  running?: number;
+  queued?: number;
   max_parallel: number;
   models: string[];
   /** Null until the background detection has finished (it can take seconds on some machines). */
@@ -168,6 +173,7 @@ export class WorkerHealth {
       version: o.version,
       node_id: o.nodeId,
       in_flight: o.inFlight(),
+      ...(o.load && { running: o.load().running, queued: o.load().queued }),
       max_parallel: o.maxParallel,
       models: probe.models ?? [],
       hardware: this.hardwareValue && toWire(this.hardwareValue),

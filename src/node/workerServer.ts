@@ -11,6 +11,7 @@ import { isChallenge } from '../core/nodes/nodeKey';
 import type { NodeHardware } from '../core/nodes/nodeInfo';
 import { jsonTooDeep, MAX_JSON_DEPTH } from '../core/util/jsonDepth';
 import type { Logger } from '../core/util/logger';
+import { Admission, isRefusal, type Ticket } from './admission';
 import { handleComplete } from './completeRoute';
 import type { OllamaPost } from './completeRoute';
 import { BearerAuth } from '../core/util/bearerAuth';
@@ -48,6 +49,10 @@ export interface WorkerServerOptions extends WorkerIdentity {
   /** Defaults as the gateway's; tests shorten them. */
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Inference requests that may wait for a turn beyond `maxParallel`; default twice `maxParallel`. */
+  maxQueue?: number;
+  /** Longest an inference request waits for a turn before a 503, ms; default 30 s. */
+  maxQueueWaitMs?: number;
 }
 
 type Access = 'inference' | 'management';
@@ -88,6 +93,10 @@ function accessOf(path: string, method: string): Access | 'wrong-method' | undef
 // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
 const BAD_PATH = /(^|\/)\.\.?(\/|$)|%2e|%2f|%5c|%00|\\|[\x00-\x1f\x7f]/i;
 
+/** The requests that take a turn at the model; listing models or versions never waits behind them. */
+const INFERENCE_PATHS = new Set(['/api/chat', '/api/generate', '/api/embed', '/api/embeddings', '/api/complete', '/v1/chat/completions', '/v1/completions', '/v1/embeddings']);
+const DEFAULT_QUEUE_WAIT_MS = 30_000;
+
 /** Request headers that describe this hop, not the request; the worker's own token must not reach Ollama either. */
 const HOP_REQUEST_HEADERS = new Set([
   'host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
@@ -102,6 +111,7 @@ const HOP_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connect
  */
 export class WorkerServer {
   readonly health: WorkerHealth;
+  readonly admission: Admission;
   private readonly auth: BearerAuth;
   private readonly guard: RequestGuard;
   private readonly maxBodyBytes: number;
@@ -129,6 +139,7 @@ export class WorkerServer {
     // machine drives Ollama through the worker, which rewrites Host and so defeats Ollama's own check.
     this.guard = new RequestGuard({ bindHost: opts.host, allowedOrigins: opts.allowedOrigins, serverName: 'the worker' });
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.admission = new Admission({ maxParallel: opts.maxParallel, maxQueue: opts.maxQueue ?? 2 * opts.maxParallel, maxWaitMs: opts.maxQueueWaitMs ?? DEFAULT_QUEUE_WAIT_MS });
     this.health = new WorkerHealth({
       model: opts.model,
       tier: opts.tier,
@@ -138,6 +149,7 @@ export class WorkerServer {
       listModels: (signal) => this.listModels(signal),
       showModel: (model, signal) => this.showModel(model, signal),
       inFlight: () => this.inFlightCount,
+      load: () => this.admission.load(),
       logger: opts.logger,
       detectHardware: opts.detectHardware,
       cacheMs: opts.healthCacheMs,
@@ -242,6 +254,12 @@ export class WorkerServer {
     // Checked before routing, so that without the token every path looks the same.
     if (!this.auth.check(req.headers.authorization)) return this.unauthorized(req, res, method, path);
     if (BAD_PATH.test(path)) return refuse(res, 400, { error: 'bad path' });
+    if (path === '/load' && (method === 'GET' || method === 'HEAD')) {
+      // Cheap enough for every coordinator to ask several times a second: no look at Ollama.
+      const l = this.admission.load();
+      const c = this.admission.counts;
+      return sendJson(res, 200, { running: l.running, queued: l.queued, max_parallel: l.maxParallel, max_queue: l.maxQueue, admitted_total: c.admitted, refused_total: c.refused + c.timedOut });
+    }
     if (path === '/ready' && (method === 'GET' || method === 'HEAD')) {
       const r = await this.health.ready();
       return sendJson(res, r.statusCode, r.body);
@@ -251,12 +269,14 @@ export class WorkerServer {
         res.setHeader('Allow', 'POST');
         return refuse(res, 405, { detail: 'Method Not Allowed' });
       }
-      return this.track(() => this.complete(req, res));
+      return this.track(() => this.admitted(req, res, path, (leaving) => this.complete(req, res, leaving)));
     }
     const access = accessOf(path, method);
     if (access === 'inference' || (access === 'management' && this.opts.allowManagement)) {
       const declared = Number(req.headers['content-length']);
       if (declared > this.maxBodyBytes) return refuse(res, 413, { error: `request body is larger than ${this.maxBodyBytes} bytes` });
+      // A turn at the model is admitted (at most max_parallel at once, a bounded queue); listings never wait.
+      if (method === 'POST' && INFERENCE_PATHS.has(path)) return this.track(() => this.admitted(req, res, path, (leaving) => this.proxy(req, res, method, leaving)));
       return this.track(() => this.proxy(req, res, method));
     }
     if (access === 'management') {
@@ -284,9 +304,49 @@ export class WorkerServer {
     }
   }
 
+  /**
+   * Runs `work` once the admission gives it a turn; a request it turns away gets 503 with
+   * Retry-After in the shape of the API called, its body unread and Ollama never asked.
+   */
+  private async admitted(req: IncomingMessage, res: ServerResponse, path: string, work: (leaving: AbortController) => Promise<void>): Promise<void> {
+    let release = () => {};
+    // One listener for both: a client leaving cancels the wait or the answer, and frees the turn.
+    const leaving = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) leaving.abort();
+      release();
+    });
+    const turn = await this.admission.enter(leaving.signal);
+    if (isRefusal(turn)) {
+      if (leaving.signal.aborted) return;
+      req.resume();
+      const l = this.admission.load();
+      const why = turn.refused === 'timeout' ? `waited ${Math.round(this.admissionWaitS())} s for a turn` : `${l.running} running, ${l.queued} queued`;
+      const message = `server busy, please try again. ${why} (max_parallel ${l.maxParallel}, queue ${l.maxQueue})`;
+      // Retry-After has whole seconds only; Retry-After-Ms (as OpenAI's clients read it) says it finer.
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(turn.retryAfterMs / 1000))));
+      res.setHeader('Retry-After-Ms', String(turn.retryAfterMs));
+      return sendJson(res, 503, busyBody(path, message));
+    }
+    const ticket: Ticket = turn;
+    release = () => ticket.release();
+    if (res.destroyed) return ticket.release();
+    // Told to the caller, so a coordinator can say the request waited behind others.
+    if (ticket.waitedMs > 0) res.setHeader('X-Harombe-Queue-Wait-Ms', String(ticket.waitedMs));
+    try {
+      await work(leaving);
+    } finally {
+      ticket.release();
+    }
+  }
+
+  private admissionWaitS(): number {
+    return (this.opts.maxQueueWaitMs ?? DEFAULT_QUEUE_WAIT_MS) / 1000;
+  }
+
   /** Streams one request to Ollama and its answer back, chunk by chunk; the client leaving cancels it upstream. */
-  private async proxy(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
-    const upstreamAbort = abortWhenClientLeaves(res);
+  private async proxy(req: IncomingMessage, res: ServerResponse, method: string, leaving?: AbortController): Promise<void> {
+    const upstreamAbort = leaving ?? abortWhenClientLeaves(res);
     const hasBody = method !== 'GET' && method !== 'HEAD';
     const counted = { tooLarge: false };
     let upstream;
@@ -318,8 +378,8 @@ export class WorkerServer {
     }
   }
 
-  private async complete(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const upstreamAbort = abortWhenClientLeaves(res);
+  private async complete(req: IncomingMessage, res: ServerResponse, leaving?: AbortController): Promise<void> {
+    const upstreamAbort = leaving ?? abortWhenClientLeaves(res);
     let body: unknown;
     try {
       body = JSON.parse(await readBody(req, this.maxBodyBytes));
@@ -383,6 +443,13 @@ export class WorkerServer {
     const json = (await r.body.json()) as { models?: { name?: string; model?: string }[] };
     return (json.models ?? []).map((m) => m.name ?? m.model ?? '').filter(Boolean);
   }
+}
+
+/** A refusal in the words of the API that was called: Ollama `{error}`, OpenAI `{error:{…}}`, Harombe 0.3.1's FastAPI `{detail}`. */
+function busyBody(path: string, message: string): unknown {
+  if (path === '/api/complete') return { detail: message };
+  if (path.startsWith('/v1/')) return { error: { message, type: 'server_error', param: null, code: 'server_busy' } };
+  return { error: message };
 }
 
 function abortWhenClientLeaves(res: ServerResponse): AbortController {

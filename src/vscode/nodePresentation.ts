@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { capabilitiesLabel } from '../core/nodes/capabilities';
+import { describeLoad } from '../core/nodes/describeLoad';
 import type { NodeInfo } from '../core/nodes/nodeInfo';
 
 export const tierNames = ['fast', 'balanced', 'powerful'] as const;
@@ -48,7 +49,7 @@ export const nodePresentation = {
     if (n.capabilities.source !== 'unknown' && !n.capabilities.has.includes('tools')) parts.push(capabilitiesLabel(n));
     else if (n.capabilities.source === 'unknown' && n.capabilities.lacks.length > 0) parts.push(capabilitiesLabel(n));
     if (n.latencyMs !== undefined && n.state !== 'unavailable') parts.push(`${Math.round(n.latencyMs)} ms`);
-    parts.push(`${n.inFlight}/${n.maxParallel}`);
+    parts.push(`${describeLoad(n, { source: false })}${n.load.source === 'local' ? ' (local)' : ''}`);
     const countdown = nodePresentation.breakerCountdown(n, now);
     if (countdown) parts.push(countdown);
     return parts.join(' · ');
@@ -77,7 +78,7 @@ export const nodePresentation = {
       ['Can', `${capabilitiesLabel(n)}${n.capabilities.source === 'unknown' ? '' : ` (${n.capabilities.source === 'reported' ? 'reported by the server' : 'from the config'})`}`],
       ['Source', n.source === 'config' ? 'config file' : 'found on the network (mDNS)'],
       ['Latency', n.latencyMs === undefined ? 'not measured yet' : `${Math.round(n.latencyMs)} ms (health probe average)`],
-      ['Load', `${n.inFlight} of ${n.maxParallel} in flight${n.reportedLoad !== undefined ? `, node reports ${n.reportedLoad}` : ''}`],
+      ['Load', `${describeLoad(n)}; ${n.inFlight} from this window`],
       ['Circuit', nodePresentation.breakerCountdown(n, now) ?? 'closed'],
     ];
     if (n.stateReason) rows.push(['Why', n.stateReason]);

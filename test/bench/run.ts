@@ -8,6 +8,7 @@ import { benchClassify, percent } from './classifyBench';
 import { benchClusterStatus, benchFailover, benchHealthSweep } from './coreBench';
 import { benchDiscovery } from './discoveryBench';
 import { benchGateway } from './gatewayBench';
+import { benchTeam } from './teamBench';
 
 interface Row {
   what: string;
@@ -20,6 +21,8 @@ const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 0)} ms`;
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const want = (name: string) => only.length === 0 || only.includes(name);
+  // Minutes of nine processes: only when asked for by name (`npm run bench -- team`).
+  const wantNamed = (name: string) => only.includes(name);
   const rows: Row[] = [];
   process.stderr.write(`Harombe benchmarks on ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
 
@@ -70,6 +73,8 @@ async function main(): Promise<void> {
   if (want('gateway')) {
     for (const r of await benchGateway()) rows.push({ what: `gateway: ${r.what}`, figure: r.figure, target: r.target });
   }
+
+  if (wantNamed('team')) rows.push(...(await benchTeam()));
 
   const w0 = Math.max(...rows.map((r) => r.what.length), 9);
   const w1 = Math.max(...rows.map((r) => r.figure.length), 6);

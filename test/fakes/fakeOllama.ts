@@ -54,6 +54,13 @@ export interface FakeOllamaOptions {
   firstTokenDelayMs?: number | (() => number);
   /** What each model can do and its trained window, as `/api/show` reports them; defaults by family (see `fakeModels`). */
   modelInfo?: Record<string, Partial<FakeModelInfo>>;
+  /**
+   * Saturating mode, as `OLLAMA_NUM_PARALLEL`: at most this many answers are generated at once;
+   * the rest wait, unbounded and with nothing sent (not even headers), for a turn. Real Ollama
+   * does the same for a model that is already loaded: its queue limit `OLLAMA_MAX_QUEUE` does not
+   * apply there (ollama/ollama#7758) and nothing reports the queue (ollama/ollama#2004).
+   */
+  numParallel?: number;
 }
 
 const DEFAULT_MODELS = ['qwen2.5:7b'];
@@ -68,6 +75,10 @@ const DEFAULT_MODELS = ['qwen2.5:7b'];
 export class FakeOllama extends FakeServer {
   private opts: FakeOllamaOptions;
   private completeToolCallsArmed: boolean;
+  private generating = 0;
+  private readonly turns: (() => void)[] = [];
+  /** Most answers generated at once since start (saturating mode or not). */
+  peakGenerating = 0;
 
   private constructor(opts: FakeOllamaOptions) {
     super();
@@ -142,7 +153,27 @@ export class FakeOllama extends FakeServer {
   private async chat(ex: Exchange, answer: FakeAnswer | RouteError, flavour: 'ollama' | 'openai'): Promise<void> {
     if ('status' in answer) return this.sendError(ex, answer.status, flavour, answer.message);
     this.countInFlight(ex);
-    await this.answer(ex, this.fault, answer);
+    const wait = this.turn();
+    if (wait) await wait;
+    try {
+      await this.answer(ex, this.fault, answer);
+    } finally {
+      // The slot passes straight to the next in line, so a newcomer cannot slip in between.
+      const next = this.turns.shift();
+      if (next) next();
+      else this.generating--;
+    }
+  }
+
+  /** Takes a slot: at once while one is free (always, outside saturating mode), else in FIFO order like the runner's semaphore. */
+  private turn(): Promise<void> | undefined {
+    const limit = this.opts.numParallel;
+    if (limit === undefined || (this.generating < limit && this.turns.length === 0)) {
+      this.generating++;
+      this.peakGenerating = Math.max(this.peakGenerating, this.generating);
+      return undefined;
+    }
+    return new Promise((resolve) => this.turns.push(resolve));
   }
 
   private async generate(ex: Exchange): Promise<void> {

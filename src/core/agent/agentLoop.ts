@@ -72,6 +72,7 @@ export class AgentLoop {
         prompt: request.prompt,
         contextChars: conversation.historyChars + (request.context?.text.length ?? 0),
         stickyNode: sticky,
+        affinityKey: conversation.id,
         signal,
       })) {
         if (event.type === 'delta') text += event.text;

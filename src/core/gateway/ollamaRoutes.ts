@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { ChatMessage, ChatRole, ToolCall, ToolDefinition } from '../inference/types';
 import { relayCompletion } from './completionRelay';
 import { relayEmbedding } from './embeddingRelay';
+import { conversationKey } from './conversationKey';
 import type { GatewayContext } from './gatewayContext';
 import { checkOllamaNumbers } from './checkNumbers';
 import { headerSafe, HttpError, readJsonObject, sendJson } from './gatewayHttp';
@@ -27,7 +28,14 @@ export const ollamaRoutes = {
     await relayCompletion(ctx.coordinator, res, {
       stream: body.stream !== false,
       encoder: new OllamaEncoder('chat', model),
-      request: { messages, tools: parseTools(body.tools), temperature: temperatureOf(body), ...routing, wire: { protocol: 'ollama', path: '/api/chat', body } },
+      request: {
+        messages,
+        tools: parseTools(body.tools),
+        temperature: temperatureOf(body),
+        ...routing,
+        affinityKey: conversationKey(req.headers, messages),
+        wire: { protocol: 'ollama', path: '/api/chat', body },
+      },
     });
   },
 
@@ -44,7 +52,7 @@ export const ollamaRoutes = {
     await relayCompletion(ctx.coordinator, res, {
       stream: body.stream !== false,
       encoder: new OllamaEncoder('generate', model),
-      request: { messages, temperature: temperatureOf(body), ...routing, wire: { protocol: 'ollama', path: '/api/generate', body } },
+      request: { messages, temperature: temperatureOf(body), ...routing, affinityKey: conversationKey(req.headers, messages), wire: { protocol: 'ollama', path: '/api/generate', body } },
     });
   },
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatMessage, ChatRole, ToolCall, ToolDefinition, WireRequest } from '../inference/types';
 import { relayCompletion } from './completionRelay';
+import { conversationKey } from './conversationKey';
 import type { GatewayContext } from './gatewayContext';
 import { checkOpenAiNumbers } from './checkNumbers';
 import { HttpError, readJsonObject, sendJson } from './gatewayHttp';
@@ -29,7 +30,14 @@ export const openaiRoutes = {
     await relayCompletion(ctx.coordinator, res, {
       stream,
       encoder,
-      request: { messages, tools: parseTools(body.tools), temperature: (body.temperature as number | null | undefined) ?? undefined, ...routing, wire },
+      request: {
+        messages,
+        tools: parseTools(body.tools),
+        temperature: (body.temperature as number | null | undefined) ?? undefined,
+        ...routing,
+        affinityKey: conversationKey(req.headers, messages),
+        wire,
+      },
     });
   },
 

@@ -505,9 +505,13 @@ function statusError(status: number, headers: IncomingHttpHeaders, text: string,
     const hint = endpoint.token ? 'the token was refused' : 'it needs a token';
     return new NodeError('auth', `${host} answered ${status}, ${hint}${suffix}`, { status });
   }
-  if (status === 503) return new NodeError('busy', `${host} is busy (503)${suffix}`, { status });
+  if (status === 503) {
+    // Ollama's full queue sends none; a harombe worker's admission says when a turn is likely free.
+    const retryAfterMs = parseRetryAfterMs(headers['retry-after-ms']) ?? parseRetryAfter(headers['retry-after']);
+    return new NodeError('busy', `${host} is busy (503)${suffix}`, { status, ...(retryAfterMs !== undefined && { retryAfterMs }) });
+  }
   if (status === 429) {
-    const retryAfterMs = parseRetryAfter(headers['retry-after']);
+    const retryAfterMs = parseRetryAfterMs(headers['retry-after-ms']) ?? parseRetryAfter(headers['retry-after']);
     const when = retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`;
     return new NodeError('rate_limited', `${host} is rate limiting (429)${when}${suffix}`, { status, retryAfterMs });
   }
@@ -542,6 +546,12 @@ function contextExceeded(text: string): { promptTokens?: number; contextTokens?:
   }
   if (/exceed_context_size_error|prompt is longer than the context length|context size has been exceeded|exceeds the available context size/i.test(text)) return {};
   return undefined;
+}
+
+/** `retry-after-ms`, which OpenAI's clients read before `retry-after` (openai/openai-python#1086). */
+function parseRetryAfterMs(value: string | string[] | undefined): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  return raw && /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Math.round(Number(raw)) : undefined;
 }
 
 function parseRetryAfter(value: string | string[] | undefined): number | undefined {

@@ -27,6 +27,11 @@ export interface MetricsSnapshot {
   fallbacks: number;
   requests: number;
   failedRequests: number;
+  /** Busy refusals (503 / 429) from nodes, each moved on without blaming the node. */
+  busyRefusals: number;
+  /** Requests that went to their conversation's preferred node, and ones that passed it over for load. */
+  affinityHits: number;
+  affinityPassed: number;
 }
 
 interface NodeCounters {
@@ -51,6 +56,10 @@ export interface MetricsState {
   fallbacks: number;
   requests: number;
   failedRequests: number;
+  /** Added after version 1 shipped: absent in older saved files. */
+  busyRefusals?: number;
+  affinityHits?: number;
+  affinityPassed?: number;
 }
 
 /**
@@ -67,6 +76,15 @@ export class ClusterMetrics {
   recordRouted(tier: Tier): void {
     this.state.requests++;
     this.state.routedByTier[tier]++;
+  }
+
+  recordBusy(): void {
+    this.state.busyRefusals = (this.state.busyRefusals ?? 0) + 1;
+  }
+
+  recordAffinity(outcome: 'hit' | 'passed'): void {
+    if (outcome === 'hit') this.state.affinityHits = (this.state.affinityHits ?? 0) + 1;
+    else this.state.affinityPassed = (this.state.affinityPassed ?? 0) + 1;
   }
 
   recordFallback(): void {
@@ -142,6 +160,9 @@ export class ClusterMetrics {
       fallbacks: this.state.fallbacks,
       requests: this.state.requests,
       failedRequests: this.state.failedRequests,
+      busyRefusals: this.state.busyRefusals ?? 0,
+      affinityHits: this.state.affinityHits ?? 0,
+      affinityPassed: this.state.affinityPassed ?? 0,
     };
   }
 
@@ -158,6 +179,11 @@ export class ClusterMetrics {
     metric('harombe_requests_total', 'counter', 'Chat requests routed by the coordinator.', [['', s.requests]]);
     metric('harombe_requests_failed_total', 'counter', 'Chat requests that no node could answer.', [['', s.failedRequests]]);
     metric('harombe_fallbacks_total', 'counter', 'Requests moved to another node after a failure.', [['', s.fallbacks]]);
+    metric('harombe_busy_refusals_total', 'counter', 'Busy refusals (503 / 429) from nodes; the request moved on without blaming the node.', [['', s.busyRefusals]]);
+    metric('harombe_affinity_total', 'counter', "Requests with a conversation key, by whether they went to the conversation's node.", [
+      ['{outcome="hit"}', s.affinityHits],
+      ['{outcome="passed"}', s.affinityPassed],
+    ]);
     metric('harombe_routed_total', 'counter', 'Requests routed per requested tier.', (['0', '1', '2'] as const).map((t) => [`{tier="${t}"}`, s.routedByTier[t]]));
     metric('harombe_node_requests_total', 'counter', 'Attempts sent to each node.', perNode((n) => n.requests));
     metric('harombe_node_errors_total', 'counter', 'Attempts that failed on each node.', perNode((n) => n.errors));

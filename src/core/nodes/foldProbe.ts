@@ -1,5 +1,5 @@
 import type { Capability, NodeHardware, NodeSource, NodeState } from './nodeInfo';
-import type { ProbeResult } from './probeResult';
+import type { ProbeResult, ReportedLoad } from './probeResult';
 
 export type Health = Exclude<NodeState, 'untrusted'>;
 
@@ -9,6 +9,8 @@ export interface NodeHealthState {
   stateReason: string | undefined;
   latencyMs: number | undefined;
   reportedLoad: number | undefined;
+  /** The node's last report of its own load and when it was taken; undefined when it reports none. */
+  load: (Required<Pick<ReportedLoad, 'running' | 'queued'>> & { maxParallel: number | undefined; at: number }) | undefined;
   models: string[];
   loadedModels: string[];
   lastSeen: number | undefined;
@@ -55,6 +57,7 @@ export function initialHealthState(): NodeHealthState {
     stateReason: undefined,
     latencyMs: undefined,
     reportedLoad: undefined,
+    load: undefined,
     models: [],
     loadedModels: [],
     lastSeen: undefined,
@@ -87,10 +90,12 @@ export function foldProbe(name: string, current: Readonly<NodeHealthState>, iden
     // What is loaded and running is a fact about now; a dead node has nothing loaded we could use.
     state.loadedModels = [];
     state.reportedLoad = undefined;
+    state.load = undefined;
   } else {
     state.lastSeen = result.at;
     if (result.loadedModels) state.loadedModels = [...result.loadedModels];
     if (result.reportedLoad !== undefined) state.reportedLoad = result.reportedLoad;
+    if (result.load) state.load = foldLoad(current.load, result.load, result.at);
   }
   if (result.models) state.models = [...result.models];
   if (result.api) state.api = result.api;
@@ -121,6 +126,15 @@ export function foldProbe(name: string, current: Readonly<NodeHealthState>, iden
     if (result.tier !== undefined) next.tier = result.tier;
   }
   return { state, identity: next, notes };
+}
+
+/**
+ * A new reading of the node's load, kept unless an older one arrives late (the fast load poll and
+ * the health probe race): the newest reading wins.
+ */
+export function foldLoad(current: NodeHealthState['load'], reading: ReportedLoad, at: number): NodeHealthState['load'] {
+  if (current && current.at > at) return current;
+  return { running: reading.running, queued: reading.queued, maxParallel: reading.maxParallel, at };
 }
 
 function sameList(a: readonly string[], b: readonly string[] | undefined): boolean {

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../util/clock';
 import type { Disposable } from '../util/emitter';
 import { silentLogger, type Logger } from '../util/logger';
 import { parseCapabilities } from './capabilities';
+import { workerLoad } from './loadReadings';
 import type { Capability, NodeHardware, NodeInfo } from './nodeInfo';
 import { newChallenge, verifyKeyProof } from './nodeKey';
 import type { NodeRegistry } from './nodeRegistry';
@@ -374,6 +375,7 @@ function parseWorkerHealth(body: Record<string, unknown>): Omit<Health, 'state'>
   const maxParallel = nonNegative(body.max_parallel ?? body.maxParallel);
   const models = Array.isArray(body.models) ? modelNames(body.models) : undefined;
   const hardware = parseHardware(body.hardware);
+  const load = workerLoad(body);
   // What the worker's Ollama says of its model (/api/show, /api/ps), passed on.
   const capabilities = parseCapabilities(body.capabilities);
   const contextMax = positive(body.context_max);
@@ -387,6 +389,7 @@ function parseWorkerHealth(body: Record<string, unknown>): Omit<Health, 'state'>
     ...(version !== undefined && { version }),
     ...(nodeId !== undefined && { nodeId }),
     ...(inFlight !== undefined && { reportedLoad: inFlight }),
+    ...(load && { load }),
     ...(maxParallel !== undefined && maxParallel >= 1 && { maxParallel: Math.floor(maxParallel) }),
     ...(models && { models }),
     ...(hardware && { hardware }),

@@ -33,6 +33,22 @@ export interface ContextWindow {
   source: 'configured' | 'reported' | 'chosen' | 'assumed';
 }
 
+/**
+ * How busy a node is, as the router counts it: requests `running` on the model and `queued` for a
+ * turn, out of `maxParallel` at once. `reported`: the node said so (a harombe worker's `/load`,
+ * llama.cpp or vLLM `/metrics`) at `at`, and this coordinator's own dispatches since are added on
+ * top; `local`: the node reports nothing usable (plain Ollama: ollama/ollama#2004), so this is only
+ * what this coordinator itself has in flight there.
+ */
+export interface NodeLoad {
+  running: number;
+  queued: number;
+  maxParallel: number;
+  /** When the node reported it (ms since epoch); for `local`, when it was counted. */
+  at: number;
+  source: 'reported' | 'local';
+}
+
 /** Hardware a `harombe start` worker reports in its /health, where it could detect it. */
 export interface NodeHardware {
   cpu?: string;
@@ -63,6 +79,8 @@ export interface NodeInfo {
   /** Requests the node itself reports in flight (harombe workers, Ollama /api/ps loaded count). */
   reportedLoad?: number;
   maxParallel: number;
+  /** The load the router ranks by: what the node reported plus this coordinator's dispatches since, or the local count. */
+  load: NodeLoad;
   /** Models the node has (Ollama /api/tags, OpenAI /v1/models, worker /health). */
   models: string[];
   /** Models loaded in memory right now (Ollama /api/ps); a loaded model answers much sooner. */

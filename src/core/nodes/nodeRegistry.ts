@@ -7,18 +7,26 @@ import { silentLogger, type Logger } from '../util/logger';
 import { resolveCapabilities } from './capabilities';
 import { ChangeBatcher } from './changeBatcher';
 import { resolveContextWindow } from './contextWindow';
-import { ewma, foldProbe, initialHealthState, type NodeHealthState } from './foldProbe';
+import { ewma, foldLoad, foldProbe, initialHealthState, type NodeHealthState } from './foldProbe';
 import { breakerOptionsFromConfig, type BreakerOptions, type NodeBreaker } from './nodeBreaker';
-import type { Capability, NodeInfo, NodeSource, NodeState } from './nodeInfo';
+import type { Capability, NodeInfo, NodeLoad, NodeSource, NodeState } from './nodeInfo';
 import { NodeResources } from './nodeResources';
-import type { ProbeResult } from './probeResult';
+import type { ProbeResult, ReportedLoad } from './probeResult';
 
 export interface NodeRegistryOptions {
   /** The `cluster.circuit_breaker` section; every node gets its own breaker with these settings. */
   breaker: HarombeConfig['cluster']['circuit_breaker'];
   clock?: Clock;
   logger?: Logger;
+  /**
+   * Rank by this coordinator's own count only, ignoring what nodes report (the behaviour before
+   * nodes reported load); kept for `npm run bench -- team`, set by `HAROMBE_LOAD_SOURCE=local`.
+   */
+  localLoadOnly?: boolean;
 }
+
+/** A report older than this says nothing about now: the node is ranked by the local count until a fresh one. */
+export const LOAD_STALE_MS = 10_000;
 
 export interface NodeTimeouts {
   connectTimeoutMs: number;
@@ -54,6 +62,8 @@ interface Entry {
   trusted: boolean;
   /** Requests this coordinator has in flight on the node. */
   inFlight: number;
+  /** When each of those was dispatched, oldest first: the ones after the node's last report are not in it yet. */
+  dispatchedAt: number[];
   state: NodeHealthState;
   resources: NodeResources;
 }
@@ -83,8 +93,11 @@ export class NodeRegistry implements Disposable {
   private timeouts: NodeTimeouts = DEFAULT_TIMEOUTS;
   private readonly batcher = new ChangeBatcher((changed, removed) => this.flush(changed, removed));
   private disposed = false;
+  private readonly localLoadOnly: boolean;
+  private lastDispatch: number | undefined;
 
   constructor(opts: NodeRegistryOptions) {
+    this.localLoadOnly = opts.localLoadOnly ?? false;
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
     this.breakerOptions = breakerOptionsFromConfig(opts.breaker);
@@ -245,14 +258,35 @@ export class NodeRegistry implements Disposable {
     const e = this.entries.get(name);
     if (!e) return () => undefined;
     e.inFlight++;
+    const at = this.clock.now();
+    this.lastDispatch = at;
+    e.dispatchedAt.push(at);
     this.markChanged(name);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       e.inFlight--;
+      const i = e.dispatchedAt.indexOf(at);
+      if (i >= 0) e.dispatchedAt.splice(i, 1);
       if (this.entries.get(name) === e) this.markChanged(name);
     };
+  }
+
+  /** When this coordinator last sent any node a request (ms since epoch), so the load poll can slow down while it is idle. */
+  get lastDispatchAt(): number | undefined {
+    return this.lastDispatch;
+  }
+
+  /** A reading of the node's own load taken at `at` (the fast load poll); false when the node is gone. */
+  applyLoad(name: string, load: ReportedLoad, at: number): boolean {
+    const e = this.entries.get(name);
+    if (!e) return false;
+    const next = foldLoad(e.state.load, load, at);
+    if (next === e.state.load) return true;
+    e.state.load = next;
+    this.markChanged(name);
+    return true;
   }
 
   /** A request on the node succeeded: it is reachable now, whatever the last probe said. */
@@ -348,7 +382,7 @@ export class NodeRegistry implements Disposable {
     return e;
   }
 
-  private add(init: Omit<Entry, 'timeouts' | 'inFlight' | 'state' | 'resources'>): Entry {
+  private add(init: Omit<Entry, 'timeouts' | 'inFlight' | 'dispatchedAt' | 'state' | 'resources'>): Entry {
     const resources = new NodeResources(init.name, this.breakerOptions, this.logger, (state, owner) => {
       const e = this.entries.get(init.name);
       if (!e || e.resources !== owner) return;
@@ -356,7 +390,7 @@ export class NodeRegistry implements Disposable {
       if (state === 'closed' && owner.breaker.options !== this.breakerOptions) this.replaceBreaker(e);
       this.markChanged(init.name);
     });
-    const e: Entry = { ...init, timeouts: { ...this.timeouts }, inFlight: 0, state: initialHealthState(), resources };
+    const e: Entry = { ...init, timeouts: { ...this.timeouts }, inFlight: 0, dispatchedAt: [], state: initialHealthState(), resources };
     this.entries.set(e.name, e);
     this.batcher.readded(e.name);
     this.markChanged(e.name);
@@ -393,6 +427,7 @@ export class NodeRegistry implements Disposable {
       inFlight: e.inFlight,
       ...(s.reportedLoad !== undefined && { reportedLoad: s.reportedLoad }),
       maxParallel: e.maxParallel,
+      load: this.loadOf(e),
       models: [...s.models],
       loadedModels: [...s.loadedModels],
       ...(s.lastSeen !== undefined && { lastSeen: s.lastSeen }),
@@ -412,6 +447,25 @@ export class NodeRegistry implements Disposable {
       ...(s.keyFingerprint !== undefined && { keyFingerprint: s.keyFingerprint }),
       ...(s.tokenRefused && { tokenRefused: true }),
     };
+  }
+
+  /**
+   * The node's last report plus this coordinator's dispatches since (they fill free slots first,
+   * then the queue), so coordinators polling the same idle node do not all pile onto it between
+   * two reports (vllm-project/router#177, fixed the same way in #178); the local count when the
+   * node reports nothing fresh.
+   */
+  private loadOf(e: Entry): NodeLoad {
+    const now = this.clock.now();
+    const r = e.state.load;
+    if (!this.localLoadOnly && r && now - r.at <= LOAD_STALE_MS) {
+      const maxParallel = r.maxParallel ?? e.maxParallel;
+      const since = e.dispatchedAt.filter((t) => t >= r.at).length;
+      const free = Math.max(0, maxParallel - r.running);
+      const toRun = Math.min(free, since);
+      return { running: r.running + toRun, queued: r.queued + since - toRun, maxParallel, at: r.at, source: 'reported' };
+    }
+    return { running: Math.min(e.inFlight, e.maxParallel), queued: Math.max(0, e.inFlight - e.maxParallel), maxParallel: e.maxParallel, at: now, source: 'local' };
   }
 
   private markChanged(name: string): void {

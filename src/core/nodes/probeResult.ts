@@ -1,6 +1,14 @@
 import type { NodeKind } from '../config/schema';
 import type { Capability, NodeHardware } from './nodeInfo';
 
+/** One reading of a node's own load. */
+export interface ReportedLoad {
+  running: number;
+  queued: number;
+  /** The node's own limit, where it says. */
+  maxParallel?: number;
+}
+
 /** What one health probe of one node found; the registry folds it into the node's state. */
 export interface ProbeResult {
   name: string;
@@ -17,6 +25,8 @@ export interface ProbeResult {
   models?: string[];
   loadedModels?: string[];
   reportedLoad?: number;
+  /** Requests running and waiting on the node by every client's count, where the node says (a worker's /health). */
+  load?: ReportedLoad;
   maxParallel?: number;
   /** For `harombe` nodes: `ollama` when /health lists the Ollama API among `apis`, else Harombe 0.3.1's `complete`. */
   api?: 'ollama' | 'complete';

@@ -1,4 +1,4 @@
-import type { ChatEvent, DoneEvent } from '../chatEvent';
+import type { ChatEvent, DoneEvent, ErrorEvent } from '../chatEvent';
 import type { HarombeConfig } from '../config/schema';
 import type { ChatChunk, ChatMessage, ChatRequest as NodeChatRequest, ChunkSink, InferenceClient, NodeWork, ToolDefinition, WireRequest } from '../inference/types';
 import { NodeError } from '../inference/nodeError';
@@ -9,8 +9,9 @@ import { Canceller, type CancelSignal } from '../util/canceller';
 import type { Clock } from '../util/clock';
 import type { Logger } from '../util/logger';
 import type { Classification, Intent, Tier } from './classification';
+import { BusyBackoff } from './busyBackoff';
 import { classify } from './classifier';
-import type { Candidate, NodeSelector } from './nodeSelector';
+import { saturated, type Candidate, type NodeSelector } from './nodeSelector';
 import { capabilitiesNeeded, capabilityRequirement, NATIVE_API } from './requestNeeds';
 import { allFailed, describeFailure, noNodeError } from './routeErrors';
 import { thinkFor } from './thinkSetting';
@@ -27,6 +28,11 @@ export interface CompleteRequest {
   contextChars?: number;
   /** Keep the conversation on this node while it is healthy. */
   stickyNode?: string;
+  /**
+   * The conversation's key: its preferred node is the same in every coordinator (rendezvous
+   * hashing over the tier's eligible nodes), unless that node is clearly busier than another.
+   */
+  affinityKey?: string;
   temperature?: number;
   /**
    * Only nodes that serve this model (their configured `model` or one of their `models`), and the
@@ -65,7 +71,14 @@ export interface FailoverPorts {
   clock: Clock;
   logger: Logger;
   config: () => HarombeConfig;
+  /** Waits `ms` (the busy backoff), ending early when `signal` aborts; tests pass one that needs no real time. */
+  sleep?: (ms: number, signal: CancelSignal | undefined) => Promise<void>;
+  random?: () => number;
+  /** Longest a request waits for a node to have room when every node turns it away as busy, ms (default 30 s). */
+  busyBudgetMs?: number;
 }
+
+const DEFAULT_BUSY_BUDGET_MS = 30_000;
 
 /**
  * Runs one request to its end across nodes: classifies it, picks a node, streams its answer, and
@@ -113,6 +126,7 @@ export class FailoverRunner {
         sticky: request.stickyNode,
         // A tier is a size of chat model; for embeddings only the named model matters.
         anyTier: request.work?.kind === 'embedding',
+        affinityKey: request.affinityKey,
       });
     };
 
@@ -137,6 +151,10 @@ export class FailoverRunner {
     // Counted as in flight from the moment it is chosen, not from when its request starts: a
     // burst of requests routed in the same tick must see each other, or they all pick one node.
     let release = registry.acquire(candidate.node.name);
+    if (candidate.affinity) metrics.recordAffinity(candidate.affinity);
+    // Nodes that turned the request away as busy in this round, and the soonest they said to come back.
+    let busy: { nodes: string[]; retryAfterMs: number | undefined; onlyBusy: boolean } = { nodes: [], retryAfterMs: undefined, onlyBusy: true };
+    let backoff: BusyBackoff | undefined;
     try {
       metrics.recordRouted(classification.tier);
       await sink({
@@ -190,18 +208,50 @@ export class FailoverRunner {
             registry.learnRefusal(node.name, err.details.capability);
           }
           if (err instanceof NodeError && err.kind === 'context_exceeded' && err.details.contextTokens) registry.learnWindow(node.name, err.details.contextTokens);
-          metrics.recordNodeError(node.name, clock.now());
-          this.ports.logger.info(`node ${node.name} failed: ${reason}`);
+          const refusedAsBusy = err instanceof NodeError && (err.kind === 'busy' || err.kind === 'rate_limited') && !recorder.streamed;
+          if (refusedAsBusy) {
+            // Full, not broken: the next node at once, and this one again after a wait if all are full.
+            metrics.recordBusy();
+            busy.nodes.push(node.name);
+            const after = err.details.retryAfterMs;
+            if (after !== undefined) busy.retryAfterMs = Math.min(busy.retryAfterMs ?? after, after);
+            this.ports.logger.debug(`node ${node.name} is busy: ${reason}`);
+          } else {
+            busy.onlyBusy = false;
+            metrics.recordNodeError(node.name, clock.now());
+            this.ports.logger.info(`node ${node.name} failed: ${reason}`);
+          }
           if (err instanceof NodeError && err.countsAgainstNode) {
             // Let the registry's view catch up now instead of at the next sweep.
             void this.ports.probe(node.name).catch(() => undefined);
           }
-          const next = pickOrDropTools();
+          let next = pickOrDropTools();
+          let waited = 0;
+          while (!next && busy.onlyBusy && busy.nodes.length > 0) {
+            backoff ??= new BusyBackoff({ budgetMs: this.ports.busyBudgetMs ?? DEFAULT_BUSY_BUDGET_MS, now: () => clock.now(), random: this.ports.random ?? Math.random });
+            const wait = backoff.next(busy.retryAfterMs);
+            if (wait === undefined) break;
+            release();
+            await this.waitForRoom(wait, request.signal, (n) => serves(n) && registry.isEligible(n.name));
+            if (request.signal?.aborted) {
+              await sink({ type: 'error', code: 'cancelled', message: 'Cancelled.', attempts });
+              return;
+            }
+            waited += wait;
+            for (const n of busy.nodes) tried.delete(n);
+            busy = { nodes: [], retryAfterMs: undefined, onlyBusy: true };
+            next = pickOrDropTools();
+          }
           if (!next) {
             metrics.recordRequestFailed();
+            if (backoff && busy.onlyBusy) {
+              await sink(clusterBusy(attempts, backoff.elapsedMs));
+              return;
+            }
             await sink(allFailed(classification.tier, attempts));
             return;
           }
+          if (waited > 0) this.ports.logger.info(`every node was busy; waited ${Math.round(waited)} ms, trying ${next.node.name}`);
           fallbacks++;
           shownPartial ||= recorder.streamed;
           metrics.recordFallback();
@@ -209,12 +259,13 @@ export class FailoverRunner {
           release = registry.acquire(next.node.name);
           const toolsDropped = needsTools && !needs.includes('tools');
           needsTools = needs.includes('tools');
+          const why = waited > 0 ? `${reason}; every node was busy, waited ${(waited / 1000).toFixed(1)} s` : reason;
           await sink({
             type: 'fallback',
             from: node.name,
             to: next.node.name,
             tier: next.tier,
-            reason: toolsDropped ? `${reason}; no node takes tools, so this answer comes without them` : reason,
+            reason: toolsDropped ? `${why}; no node takes tools, so this answer comes without them` : why,
             discardPartial: recorder.streamed,
           });
           candidate = next;
@@ -222,6 +273,26 @@ export class FailoverRunner {
       }
     } finally {
       release();
+    }
+  }
+
+  /**
+   * Waits up to `ms` for a node to have room. The nodes' Retry-After is an estimate; a load report
+   * newer than the refusal showing a free slot is fresher news, so the wait ends there (in slices
+   * of at most 100 ms, so coordinators refused together do not all wake at once).
+   */
+  private async waitForRoom(ms: number, signal: CancelSignal | undefined, eligible: (n: NodeInfo) => boolean): Promise<void> {
+    const { clock, registry } = this.ports;
+    const sleepFor = this.ports.sleep ?? sleep;
+    const random = this.ports.random ?? Math.random;
+    const since = clock.now();
+    const until = since + ms;
+    for (;;) {
+      const left = until - clock.now();
+      if (left <= 0 || signal?.aborted) return;
+      await sleepFor(Math.min(left, 50 + random() * 50), signal);
+      const room = registry.list().some((n) => eligible(n) && n.load.source === 'reported' && n.load.at > since && !saturated(n));
+      if (room) return;
     }
   }
 
@@ -373,6 +444,26 @@ class AttemptRecorder {
       ...(chunk.embeddings && { embeddings: chunk.embeddings }),
     };
   }
+}
+
+/** Every node turned the request away as busy for as long as the request may wait. */
+function clusterBusy(attempts: { node: string; reason: string }[], triedMs: number): ErrorEvent {
+  const nodes = [...new Set(attempts.map((a) => a.node))].join(', ');
+  const message = `The cluster is busy: every node that could take this request (${nodes}) turned it away as full for ${(triedMs / 1000).toFixed(1)} s. Try again shortly, or raise max_parallel / add a node.`;
+  return { type: 'error', code: 'cluster_busy', message, attempts };
+}
+
+function sleep(ms: number, signal: CancelSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 function lastUserText(messages: readonly ChatMessage[]): string {

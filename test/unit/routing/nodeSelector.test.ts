@@ -4,7 +4,12 @@ import { fallbackOrder } from '../../../src/core/routing/fallbackOrder';
 import { NodeSelector, type SelectionPolicy } from '../../../src/core/routing/nodeSelector';
 
 function node(name: string, tier: 0 | 1 | 2, extra: Partial<NodeInfo> = {}): NodeInfo {
+  // Without a report, the load is this coordinator's own count, as the registry gives it.
+  const inFlight = extra.inFlight ?? 0;
+  const maxParallel = extra.maxParallel ?? 4;
+  const load: NodeInfo['load'] = { running: Math.min(inFlight, maxParallel), queued: Math.max(0, inFlight - maxParallel), maxParallel, at: 0, source: 'local' };
   return {
+    load,
     name,
     host: '127.0.0.1',
     port: 8000,
@@ -81,7 +86,8 @@ describe('NodeSelector', () => {
 
   it('round-robins between equal nodes when load_balance is on, and not when it is off', () => {
     const nodes = [node('p', 0), node('q', 0), node('r', 0)];
-    const s = new NodeSelector(graceful);
+    // The rotation starts where the random draw says (a draw of 0: the first node).
+    const s = new NodeSelector(graceful, () => 0);
     const picks = Array.from({ length: 6 }, () => s.select(nodes, { tier: 0, eligible: up })?.node.name);
     assert.deepEqual(picks, ['p', 'q', 'r', 'p', 'q', 'r']);
     const noLb = new NodeSelector({ ...graceful, loadBalance: false });
@@ -93,5 +99,63 @@ describe('NodeSelector', () => {
     const s = new NodeSelector(graceful);
     const nodes = [node('full', 2, { inFlight: 4, maxParallel: 4, latencyMs: 0.5 }), node('slow', 2, { latencyMs: 90 })];
     assert.equal(s.select(nodes, { tier: 2, eligible: up })?.node.name, 'slow');
+  });
+
+  describe('load reported by the nodes and conversation affinity', () => {
+    const reported = (running: number, queued: number, maxParallel = 4): NodeInfo['load'] => ({ running, queued, maxParallel, at: 0, source: 'reported' });
+
+    it('ranks by reported load, a queued request weighing more than a running one', () => {
+      const s = new NodeSelector(graceful);
+      // b has fewer requests in all but one waits: a request sent to a still gets a slot.
+      const nodes = [node('a', 0, { load: reported(3, 0), maxParallel: 8 }), node('b', 0, { load: reported(1, 1) })];
+      nodes[0]!.load.maxParallel = 8;
+      assert.equal(s.select(nodes, { tier: 0, eligible: up })?.node.name, 'a');
+    });
+
+    it('a node another coordinator filled is saturated even when this coordinator sent it nothing', () => {
+      const s = new NodeSelector(graceful);
+      const nodes = [node('a', 0, { load: reported(4, 0), latencyMs: 1 }), node('b', 0, { load: reported(0, 0), latencyMs: 50 })];
+      assert.equal(s.select(nodes, { tier: 0, eligible: up })?.node.name, 'b');
+    });
+
+    it('independent selectors send a conversation to the same node, whatever order they list the nodes in', () => {
+      const nodes = ['a', 'b', 'c'].map((n, i) => node(n, 0, { nodeId: `id-${n}`, port: 8000 + i }));
+      const one = new NodeSelector(graceful, () => 0.1);
+      const two = new NodeSelector(graceful, () => 0.9);
+      for (let i = 0; i < 50; i++) {
+        const key = `conv-${i}`;
+        const x = one.select(nodes, { tier: 0, eligible: up, affinityKey: key });
+        const y = two.select([...nodes].reverse(), { tier: 0, eligible: up, affinityKey: key });
+        assert.equal(x?.node.name, y?.node.name, key);
+        assert.equal(x?.affinity, 'hit');
+      }
+    });
+
+    it('keeps the conversation node while it has a free slot, passes it over once it is saturated', () => {
+      const s = new NodeSelector(graceful);
+      const nodes = ['a', 'b'].map((n) => node(n, 0, { nodeId: n }));
+      const key = 'conv-1';
+      const preferred = s.select(nodes, { tier: 0, eligible: up, affinityKey: key })!.node.name;
+      const other = preferred === 'a' ? 'b' : 'a';
+      const busyButFree = nodes.map((n) => ({ ...n, load: n.name === preferred ? reported(3, 0) : reported(0, 0) }));
+      assert.equal(s.select(busyButFree, { tier: 0, eligible: up, affinityKey: key })?.node.name, preferred);
+      const full = nodes.map((n) => ({ ...n, load: n.name === preferred ? reported(4, 1) : reported(1, 0) }));
+      const c = s.select(full, { tier: 0, eligible: up, affinityKey: key });
+      assert.equal(c?.node.name, other);
+      assert.equal(c?.affinity, 'passed');
+      assert.match(c!.why, /4\/4 running, 1 queued/);
+    });
+
+    it('when every node is saturated the conversation stays on its node', () => {
+      const s = new NodeSelector(graceful);
+      const nodes = ['a', 'b'].map((n) => node(n, 0, { nodeId: n, load: reported(4, 1) }));
+      assert.equal(s.select(nodes, { tier: 0, eligible: up, affinityKey: 'k' })?.affinity, 'hit');
+    });
+
+    it('ties start at a random node, not the first listed', () => {
+      const nodes = [node('a', 0), node('b', 0), node('c', 0)];
+      const firstPick = (r: number) => new NodeSelector(graceful, () => r).select(nodes, { tier: 0, eligible: up })?.node.name;
+      assert.deepEqual([firstPick(0), firstPick(0.4), firstPick(0.9)], ['a', 'b', 'c']);
+    });
   });
 });

@@ -14,6 +14,7 @@ function node(name: string, model: string, extra: Partial<NodeInfo> = {}): NodeI
     state: 'available',
     inFlight: 0,
     maxParallel: 4,
+    load: { running: 0, queued: 0, maxParallel: 4, at: 0, source: 'local' },
     models: [model],
     loadedModels: [],
     breaker: { state: 'closed' },

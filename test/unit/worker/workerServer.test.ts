@@ -97,6 +97,8 @@ describe('worker server (harombe start)', function () {
         version: '0.1.0',
         node_id: 'node-test-1',
         in_flight: 0,
+        running: 0,
+        queued: 0,
         max_parallel: 4,
         models: [MODEL, 'llama3.2:3b'],
         hardware: { cpu: 'Test CPU 9000', cores: 8, ram_gb: 31.3, gpu: 'Test GPU', vram_gb: 24 },
