@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { capabilitiesLabel } from '../core/nodes/capabilities';
+import { describeWindow, windowJson } from '../core/nodes/describeWindow';
 import type { NodeInfo } from '../core/nodes/nodeInfo';
 import { CliExit, globalOptions, openCoordinator } from './cliContext';
 import { colorState, describeBreaker, formatMs, hostPort, renderTable } from './format';
@@ -11,7 +12,7 @@ export function registerClusterCommands(program: Command): void {
 
   cluster
     .command('status')
-    .description('Probe every node once, in parallel, and show a table (Name, Host, Tier, Model, Can, Status, Latency, Load, Breaker)')
+    .description('Probe every node once, in parallel, and show a table (Name, Host, Tier, Model, Can, Context, Status, Latency, Load, Breaker)')
     .option('--json', 'print {"nodes":[…]} instead of a table')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const ctx = openCoordinator(globalOptions(cmd), { browse: 'config' });
@@ -34,12 +35,13 @@ export function registerClusterCommands(program: Command): void {
           String(n.tier),
           n.model,
           capabilitiesLabel(n),
+          describeWindow(n.contextWindow),
           (n.tokenRefused && n.state !== 'untrusted' ? pc.red('token refused') : colorState(n.state)) + (n.state !== 'available' && n.stateReason ? pc.dim(` (${n.stateReason})`) : ''),
           n.state === 'available' || n.state === 'degraded' ? formatMs(n.latencyMs) : '-',
           `${n.inFlight}/${n.maxParallel}` + (n.reportedLoad !== undefined ? pc.dim(` (node: ${n.reportedLoad})`) : ''),
           describeBreaker(n),
         ]);
-        process.stdout.write(renderTable(['Name', 'Host', 'Tier', 'Model', 'Can', 'Status', 'Latency', 'Load', 'Breaker'], rows) + '\n');
+        process.stdout.write(renderTable(['Name', 'Host', 'Tier', 'Model', 'Can', 'Context', 'Status', 'Latency', 'Load', 'Breaker'], rows) + '\n');
         const up = nodes.filter((n) => n.state === 'available').length;
         process.stdout.write(`\n${pc.bold('Summary:')} ${up}/${nodes.length} nodes available\n`);
       } finally {
@@ -162,6 +164,7 @@ export function nodeJson(n: NodeInfo) {
     models: n.models,
     version: n.version ?? null,
     capabilities: { has: n.capabilities.has, lacks: n.capabilities.lacks, source: n.capabilities.source },
+    context_window: windowJson(n.contextWindow),
   };
 }
 

@@ -6,6 +6,7 @@ import type { Tier } from '../routing/classification';
 import type { GatewayContext } from './gatewayContext';
 import { checkNumber, EXECUTE_TIMEOUT } from './checkNumbers';
 import { HttpError, readJsonObject, sendJson } from './gatewayHttp';
+import { windowJson } from '../nodes/describeWindow';
 
 /** Harombe's own API (the cluster guide's `/cluster/execute` and `/cluster/status`) and the probes. */
 export const clusterRoutes = {
@@ -124,5 +125,6 @@ function nodeStatus(ctx: GatewayContext, n: NodeInfo) {
     loaded_models: n.loadedModels,
     last_seen: n.lastSeen ?? null,
     capabilities: { has: n.capabilities.has, lacks: n.capabilities.lacks, source: n.capabilities.source },
+    context_window: windowJson(n.contextWindow),
   };
 }
