@@ -172,12 +172,14 @@ export class FakeOpenAI extends FakeServer {
     if (this.opts.server === 'vllm') {
       const asked = typeof b.max_tokens === 'number' ? b.max_tokens : typeof b.max_completion_tokens === 'number' ? b.max_completion_tokens : 0;
       if (prompt + asked <= window) return undefined;
+      // Current vLLM wraps it as `{"error": ErrorInfo}` (entrypoints/openai/protocol.py `ErrorResponse`).
       return {
-        object: 'error',
-        message: `This model's maximum context length is ${window} tokens. However, you requested ${prompt + asked} tokens (${prompt} in the messages, ${asked} in the completion). Please reduce the length of the messages or completion.`,
-        type: 'BadRequestError',
-        param: null,
-        code: 400,
+        error: {
+          message: `This model's maximum context length is ${window} tokens. However, you requested ${prompt + asked} tokens (${prompt} in the messages, ${asked} in the completion). Please reduce the length of the messages or completion.`,
+          type: 'BadRequestError',
+          param: null,
+          code: 400,
+        },
       };
     }
     if (prompt <= window) return undefined;

@@ -46,7 +46,7 @@ export const clusterRoutes = {
         else if (e.type === 'error') {
           if (timeout.aborted) throw new HttpError(504, `No answer within ${timeoutS} s.`);
           if (e.code === 'cancelled') return;
-          throw new HttpError(503, e.message);
+          throw new HttpError(e.code === 'too_large' ? 400 : 503, e.message);
         }
       }
     } catch (err) {

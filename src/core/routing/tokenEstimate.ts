@@ -8,7 +8,7 @@ import type { ChatMessage, ToolDefinition } from '../inference/types';
  * pre-tokenizer these vocabularies share (a letter run with at most one leading space or symbol;
  * digits in groups of three; symbol runs; a newline apart from the indentation after it):
  * - a letter run is one token, one more per 10 letters, per case change (`camelCase` splits
- *   there), per 3 capitals (SHOUTING is split finely) and per two non-ASCII letters;
+ *   there), per 3 capitals (SHOUTING is split finely) and per non-ASCII letter (umlauts, Cyrillic);
  * - a letter-digit boundary costs half a token (hex, base64 and ids like `a9f3` split finely);
  * - a symbol run is 0.65 tokens a symbol (`();` merges, random punctuation does not);
  * - whitespace: one space before a word or symbol merges into it; a newline is one token and the
@@ -104,7 +104,7 @@ const LETTERS_PER_TOKEN = 10;
 const SPACES_PER_TOKEN = 16;
 const BOUNDARY = 0.5;
 const SYMBOL_WEIGHT = 0.65;
-const WIDE_LETTER = 0.5;
+const WIDE_LETTER = 1;
 const WIDE_CHAR = 1.5;
 
 /** Chat-template tokens around each message (`<|im_start|>role\n … <|im_end|>\n` and its kin). */
