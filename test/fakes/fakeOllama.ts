@@ -253,10 +253,12 @@ export class FakeOllama extends FakeServer {
     const window = known ? requestWindow(route === 'v1' ? undefined : b.options, version, this.opts.vramGiB ?? 8, this.modelInfo(model).contextLength) : 0;
     if (known) this.windows.set(model, window);
     const messages = route === 'generate' ? [{ role: 'user', content: typeof b.prompt === 'string' ? b.prompt : '' }] : Array.isArray(b.messages) ? b.messages : [];
-    const result = known ? overflow(countPromptTokens(messages, b.tools), window, route === 'v1' ? undefined : b.truncate, version) : { kind: 'fits' as const };
+    const prompt = known ? countPromptTokens(messages, route === 'generate' ? undefined : b.tools) : 0;
+    const result = known ? overflow(prompt, window, route === 'v1' ? undefined : b.truncate, version) : { kind: 'fits' as const };
     this.lastWindow = known ? { model, window, overflow: result.kind } : undefined;
     if (result.kind === 'refused') return { status: 400, message: result.error };
-    const promptEvalCount = result.kind === 'truncated' ? result.promptEvalCount : undefined;
+    // Counted once: an exact count of a long prompt is the slowest thing the fake does.
+    const promptEvalCount = result.kind === 'truncated' ? result.promptEvalCount : known ? prompt : undefined;
     if (route === 'v1') return answerChatCompletion(body, this.replyOptions(), 'ollama', promptEvalCount);
     return answerOllama(route, body, this.replyOptions(), promptEvalCount);
   }
