@@ -111,7 +111,11 @@ function readAll(dir: string, ext: string): string {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) parts.push(readAll(p, ext));
-    else if (e.name.endsWith(ext)) parts.push(fs.readFileSync(p, 'utf8'));
+    else if (e.name.endsWith(ext)) {
+      const text = fs.readFileSync(p, 'utf8');
+      // Generated data (base64 weights) is not the code people paste.
+      if (!text.startsWith('// Generated')) parts.push(text);
+    }
   }
   return parts.join('\n');
 }

@@ -47,7 +47,8 @@ describe('estimateTokens', () => {
   }
 
   it('overcounts this repository\'s code by at most 35% in all (chars/4 would undercount it)', () => {
-    const all = samples.code!.join('\n');
+    // Hand-written code: generated data (the classifier's base64 weights) is checked for no undercount above, not here.
+    const all = samples.code!.filter((t) => !t.startsWith('// Generated')).join('\n');
     const exact = exactTokens(all);
     const ratio = estimateTokens(all) / exact;
     assert.ok(ratio <= 1.35, `overcount ${ratio.toFixed(2)}`);
