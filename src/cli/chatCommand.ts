@@ -9,6 +9,7 @@ import { Conversation } from '../core/conversation';
 import { intents, type Intent, type Tier } from '../core/routing/classification';
 import { CliExit, globalOptions, openCoordinator } from './cliContext';
 import { AnswerWriter } from './answerWriter';
+import { contextNotices } from '../core/routing/contextNotices';
 
 interface ChatOptions {
   tier: string;
@@ -143,6 +144,10 @@ function renderEvent(event: ChatEvent, writer: AnswerWriter, thinking: { show: b
           (event.tier !== event.requestedTier ? pc.yellow(` · tier ${event.requestedTier} unavailable`) : '') +
           '\n',
       );
+      {
+        const omitted = contextNotices.omitted(event);
+        if (omitted) process.stderr.write(pc.yellow(`… ${omitted}\n`));
+      }
       return false;
     case 'delta':
     case 'wire':
@@ -166,7 +171,12 @@ function renderEvent(event: ChatEvent, writer: AnswerWriter, thinking: { show: b
             '\n',
         ),
       );
-      return true;
+      {
+        // Not an answer to the whole prompt: said, and a one-shot run exits 1.
+        const truncated = contextNotices.truncated(event);
+        if (truncated) process.stderr.write(pc.red(`⚠ ${truncated}\n`));
+        return !truncated;
+      }
     case 'error':
       writer.finish();
       process.stderr.write(pc.red(`✗ ${event.message}\n`));

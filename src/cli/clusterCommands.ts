@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 import { capabilitiesLabel } from '../core/nodes/capabilities';
 import { describeLoad } from '../core/nodes/describeLoad';
+import { describeWindow, windowJson } from '../core/nodes/describeWindow';
 import type { NodeInfo } from '../core/nodes/nodeInfo';
 import { CliExit, globalOptions, openCoordinator } from './cliContext';
 import { colorState, describeBreaker, formatMs, hostPort, renderTable } from './format';
@@ -12,7 +13,7 @@ export function registerClusterCommands(program: Command): void {
 
   cluster
     .command('status')
-    .description('Probe every node once, in parallel, and show a table (Name, Host, Tier, Model, Can, Status, Latency, Load, Breaker)')
+    .description('Probe every node once, in parallel, and show a table (Name, Host, Tier, Model, Can, Context, Status, Latency, Load, Breaker)')
     .option('--json', 'print {"nodes":[…]} instead of a table')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const ctx = openCoordinator(globalOptions(cmd), { browse: 'config' });
@@ -35,12 +36,13 @@ export function registerClusterCommands(program: Command): void {
           String(n.tier),
           n.model,
           capabilitiesLabel(n),
+          describeWindow(n.contextWindow),
           (n.tokenRefused && n.state !== 'untrusted' ? pc.red('token refused') : colorState(n.state)) + (n.state !== 'available' && n.stateReason ? pc.dim(` (${n.stateReason})`) : ''),
           n.state === 'available' || n.state === 'degraded' ? formatMs(n.latencyMs) : '-',
           describeLoad(n, { source: false }) + pc.dim(n.load.source === 'reported' ? ' reported' : n.kind === 'ollama' ? ' local count (Ollama reports no queue)' : ' local count'),
           describeBreaker(n),
         ]);
-        process.stdout.write(renderTable(['Name', 'Host', 'Tier', 'Model', 'Can', 'Status', 'Latency', 'Load', 'Breaker'], rows) + '\n');
+        process.stdout.write(renderTable(['Name', 'Host', 'Tier', 'Model', 'Can', 'Context', 'Status', 'Latency', 'Load', 'Breaker'], rows) + '\n');
         const up = nodes.filter((n) => n.state === 'available').length;
         process.stdout.write(`\n${pc.bold('Summary:')} ${up}/${nodes.length} nodes available\n`);
       } finally {
@@ -164,6 +166,7 @@ export function nodeJson(n: NodeInfo) {
     models: n.models,
     version: n.version ?? null,
     capabilities: { has: n.capabilities.has, lacks: n.capabilities.lacks, source: n.capabilities.source },
+    context_window: windowJson(n.contextWindow),
   };
 }
 

@@ -20,6 +20,11 @@ export interface RouteEvent {
   /** Why this tier (classifier reasons, most decisive first) and why this node. */
   reasons: string[];
   nodeReason: string;
+  /**
+   * The request's size against the node's window, in tokens: the prompt's estimate, what it needs
+   * with the answer's reserve, and the window; `omitted` when older messages were left out to fit.
+   */
+  context?: { promptTokens: number; needTokens: number; window: number; omitted?: { turns: number; toolResults: number } };
 }
 
 /**
@@ -85,6 +90,11 @@ export interface DoneEvent {
   wire?: Buffer;
   /** For an embedding request: one vector per input, in the inputs' order. */
   embeddings?: number[][];
+  /**
+   * The node read far fewer prompt tokens than were sent (an older Ollama cutting an overflowing
+   * prompt silently): the answer is not based on the whole prompt, and the UIs say so.
+   */
+  truncated?: { promptTokens: number; estimatedTokens: number };
 }
 
 export interface ErrorEvent {
@@ -92,9 +102,11 @@ export interface ErrorEvent {
   /**
    * `no_node` nothing eligible; `all_failed` every candidate failed; `invalid_request` the request
    * itself cannot be sent to any node (no node was blamed); `cluster_busy` every node turned it
-   * away as full for as long as it may wait (no node was blamed); `cancelled` the caller aborted.
+   * away as full for as long as it may wait (no node was blamed); `too_large` no node's window holds
+   * the request (nothing was sent, or the only node that took it refused it as too long);
+   * `cancelled` the caller aborted.
    */
-  code: 'no_node' | 'all_failed' | 'invalid_request' | 'cluster_busy' | 'cancelled';
+  code: 'no_node' | 'all_failed' | 'invalid_request' | 'cluster_busy' | 'too_large' | 'cancelled';
   message: string;
   attempts: { node: string; reason: string }[];
 }

@@ -90,7 +90,7 @@ export function registerCodeActions(deps: CodeActionDeps): vscode.Disposable[] {
       range,
       originalText: text,
       newText: fitToSelection(code, text),
-      title: `Refactor ${path.basename(doc.fileName)} (tier ${answer.tier}, ${answer.node})`,
+      title: `Refactor ${path.basename(doc.fileName)} (tier ${answer.tier}, ${answer.node}${answer.movedForFit ? `: ${answer.movedForFit}` : ''})`,
     });
   };
 

@@ -2,6 +2,8 @@ import * as vscode from 'vscode';
 import { capabilitiesLabel } from '../core/nodes/capabilities';
 import { describeLoad } from '../core/nodes/describeLoad';
 import type { NodeInfo } from '../core/nodes/nodeInfo';
+import { describeWindow } from '../core/nodes/describeWindow';
+import { formatTokens } from '../core/routing/tokenEstimate';
 
 export const tierNames = ['fast', 'balanced', 'powerful'] as const;
 
@@ -42,9 +44,9 @@ export const nodePresentation = {
     return { available: '$(pass-filled)', degraded: '$(warning)', 'circuit open': '$(circle-slash)', unavailable: '$(error)', untrusted: '$(shield)', 'token refused': '$(key)' }[nodePresentation.status(n)];
   },
 
-  /** `model · no tools · 12 ms · 1/4`, plus the breaker countdown when it is open. */
+  /** `model · 16k · no tools · 12 ms · 1/4` (16k: the context window), plus the breaker countdown when it is open. */
   description(n: NodeInfo, now = Date.now()): string {
-    const parts = [n.model];
+    const parts = [n.model, formatTokens(n.contextWindow.tokens)];
     // Only what changes routing is worth the room: a model that takes no tools, or only embeds.
     if (n.capabilities.source !== 'unknown' && !n.capabilities.has.includes('tools')) parts.push(capabilitiesLabel(n));
     else if (n.capabilities.source === 'unknown' && n.capabilities.lacks.length > 0) parts.push(capabilitiesLabel(n));
@@ -76,6 +78,7 @@ export const nodePresentation = {
       ['Tier', `${n.tier} · ${tierNames[n.tier]}`],
       ['Model', n.model],
       ['Can', `${capabilitiesLabel(n)}${n.capabilities.source === 'unknown' ? '' : ` (${n.capabilities.source === 'reported' ? 'reported by the server' : 'from the config'})`}`],
+      ['Context', `${describeWindow(n.contextWindow)}: ${WINDOW_SOURCE[n.contextWindow.source]}`],
       ['Source', n.source === 'config' ? 'config file' : 'found on the network (mDNS)'],
       ['Latency', n.latencyMs === undefined ? 'not measured yet' : `${Math.round(n.latencyMs)} ms (health probe average)`],
       ['Load', `${describeLoad(n)}; ${n.inFlight} from this window`],
@@ -98,3 +101,10 @@ export const nodePresentation = {
 function escapeMd(text: string): string {
   return text.replace(/[\\`*_{}[\]<>|]/g, (c) => `\\${c}`);
 }
+
+const WINDOW_SOURCE: Record<NodeInfo['contextWindow']['source'], string> = {
+  configured: 'context_length in harombe.yaml',
+  reported: 'what the server runs with',
+  chosen: 'Harombe runs the model with this num_ctx (set context_length to change it)',
+  assumed: 'the server could not say; its documented default',
+};

@@ -5,6 +5,7 @@
 import { cpus } from 'node:os';
 import { benchActivation } from './activationBench';
 import { benchClassify, percent } from './classifyBench';
+import { benchContext } from './contextBench';
 import { benchClusterStatus, benchFailover, benchHealthSweep } from './coreBench';
 import { benchDiscovery } from './discoveryBench';
 import { benchGateway } from './gatewayBench';
@@ -69,6 +70,20 @@ async function main(): Promise<void> {
       if (a.activateFnMs !== undefined) rows.push({ what: 'extension `activate()` in a real VS Code (code-server 1.139)', figure: ms(a.activateFnMs), target: '≤ 150 ms' });
       if (a.activationMs !== undefined) rows.push({ what: 'extension load + `activate()` as the extension host reports it', figure: ms(a.activationMs), target: '≤ 150 ms' });
     }
+  }
+  if (want('context')) {
+    const c = await benchContext();
+    process.stderr.write('\nPrompts that fit (windows 4k / 8k / 128k, tier 0 asked, graceful):\n');
+    const head = '| kind  | size | exact (cl100k) | estimate | over | node | num_ctx sent | truncated |';
+    process.stderr.write(`${head}\n|${head.slice(1).replace(/[^|]/g, '-')}\n`);
+    for (const r of c.rows) {
+      const over = `${(((r.estimate - r.exact) / r.exact) * 100).toFixed(0)} %`;
+      process.stderr.write(`| ${r.kind.padEnd(5)} | ${String(r.size / 1000).padStart(3)}k | ${String(r.exact).padStart(14)} | ${String(r.estimate).padStart(8)} | ${over.padStart(4)} | ${r.node} | ${r.numCtx ?? '-'} | ${r.truncated ? 'yes' : 'no'} |\n`);
+    }
+    rows.push({ what: `context: estimate under the exact count (${c.rows.length} requests, 1k-200k tokens of code, prose, JSON)`, figure: String(c.undercounts), target: '0' });
+    rows.push({ what: 'context: largest overcount on code', figure: `${(c.maxCodeOvercount * 100).toFixed(0)} %`, target: '≤ 35 %' });
+    rows.push({ what: 'context: prompts a node cut (truncations)', figure: String(c.truncations), target: '0' });
+    rows.push({ what: 'context: estimate cost, a gateway-bench request / 100k tokens of code', figure: `${c.smallRequestUs.toFixed(2)} µs / ${c.per100kTokensMs.toFixed(1)} ms`, target: '≤ 2 % of gateway throughput' });
   }
   if (want('gateway')) {
     for (const r of await benchGateway()) rows.push({ what: `gateway: ${r.what}`, figure: r.figure, target: r.target });

@@ -1,6 +1,6 @@
 import { harombeConfigSchema, type HarombeConfig } from '../../src/core/config/schema';
 import { FakeOllama, type FakeOllamaOptions } from './fakeOllama';
-import { FakeOpenAI } from './fakeOpenAI';
+import { FakeOpenAI, type FakeOpenAIOptions } from './fakeOpenAI';
 import { FakePythonWorker } from './fakePythonWorker';
 import type { FakeServer } from './fakeServer';
 
@@ -17,11 +17,15 @@ export interface FakeNodeSpec {
   flavour?: FakeNodeFlavour;
   model?: string;
   options?: FakeOllamaOptions;
+  /** For `openai` nodes: the server's own options (llama.cpp or vLLM, its window…). */
+  openai?: Partial<FakeOpenAIOptions>;
   maxParallel?: number;
   /** `openai` nodes: refuse requests that offer tools, as vLLM started without tool parsing does. */
   noTools?: boolean;
   /** Written into the node's config entry (`capabilities:`, `context_length:` …). */
   config?: Record<string, unknown>;
+  /** `context_length` in the node's config. */
+  contextLength?: number;
 }
 
 export interface FakeCluster {
@@ -49,7 +53,7 @@ export async function startFakeCluster(
       let server: FakeServer;
       if (flavour === 'python') server = await FakePythonWorker.start({ model, reply: spec.options?.reply, reasoning: spec.options?.reasoning });
       else if (flavour === 'openai')
-        server = await FakeOpenAI.start({ models: [model], reply: spec.options?.reply, chunkDelayMs: spec.options?.chunkDelayMs, noTools: spec.noTools, reasoning: spec.options?.reasoning });
+        server = await FakeOpenAI.start({ models: [model], reply: spec.options?.reply, chunkDelayMs: spec.options?.chunkDelayMs, noTools: spec.noTools, reasoning: spec.options?.reasoning, ...spec.openai });
       else
         server = await FakeOllama.start({
           models: [model],
@@ -66,6 +70,7 @@ export async function startFakeCluster(
         kind: flavour === 'python' ? 'harombe' : flavour,
         ...(spec.maxParallel ? { max_parallel: spec.maxParallel } : {}),
         ...spec.config,
+        ...(spec.contextLength ? { context_length: spec.contextLength } : {}),
       });
     }
   } catch (err) {

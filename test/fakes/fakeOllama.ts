@@ -5,6 +5,7 @@ import { capabilityRefusal, defaultModelInfo, type FakeModelInfo } from './fakeM
 import { countPromptTokens, splitTokens, type FakeReasoning, type FakeReply, type FakeToolCall } from './fakeReply';
 import { answerHarombeComplete } from './harombeComplete';
 import { answerOllama, ollamaGenerateAnswer } from './ollamaAnswers';
+import { overflow, requestWindow, versionAtLeast } from './ollamaWindow';
 import { answerChatCompletion, openaiModelList } from './openaiAnswers';
 import { ollamaEmbedAnswer, ollamaLegacyEmbeddingAnswer, openaiEmbeddingAnswer, openaiTextCompletionAnswer } from './embeddingAnswers';
 
@@ -61,6 +62,8 @@ export interface FakeOllamaOptions {
    * apply there (ollama/ollama#7758) and nothing reports the queue (ollama/ollama#2004).
    */
   numParallel?: number;
+  /** GPU memory, for the default window of Ollama 0.15.5+ (see `ollamaWindow`). Default 8. */
+  vramGiB?: number;
 }
 
 const DEFAULT_MODELS = ['qwen2.5:7b'];
@@ -118,11 +121,11 @@ export class FakeOllama extends FakeServer {
     }
     switch (route) {
       case 'POST /api/chat':
-        return this.chat(ex, this.refusal('chat', ex.record.body) ?? answerOllama('chat', ex.record.body, this.replyOptions()), 'ollama');
+        return this.chat(ex, this.refusal('chat', ex.record.body) ?? this.windowed('chat', ex.record.body), 'ollama');
       case 'POST /api/generate':
         return this.generate(ex);
       case 'POST /v1/chat/completions':
-        return this.chat(ex, this.refusal('chat', ex.record.body) ?? answerChatCompletion(ex.record.body, this.replyOptions(), 'ollama'), 'openai');
+        return this.chat(ex, this.refusal('chat', ex.record.body) ?? this.windowed('v1', ex.record.body), 'openai');
       case 'POST /v1/completions':
         // Ollama's /v1/completions is /api/generate underneath (openai/openai.go fromCompleteRequest): the same refusals.
         return this.chat(ex, this.refusal('generate', ex.record.body) ?? openaiTextCompletionAnswer(asObject(ex.record.body), this.replyOptions()), 'openai');
@@ -138,9 +141,9 @@ export class FakeOllama extends FakeServer {
       case 'GET /api/tags':
         return this.sendJson(ex, 200, { models: this.models().map((m) => modelEntry(m)) });
       case 'GET /api/ps':
-        return this.sendJson(ex, 200, { models: this.loaded().map((m) => ({ ...modelEntry(m), expires_at: new Date(Date.now() + 300_000).toISOString(), size_vram: 4_683_087_332 })) });
+        return this.sendJson(ex, 200, { models: this.loaded().map((m) => this.psEntry(m)) });
       case 'GET /api/version':
-        return this.sendJson(ex, 200, { version: this.opts.ollamaVersion ?? '0.12.6' });
+        return this.sendJson(ex, 200, { version: this.version() });
       case 'POST /api/show':
         return this.show(ex);
       case 'GET /v1/models':
@@ -189,7 +192,7 @@ export class FakeOllama extends FakeServer {
     }
     // Without a `fim` answer set, the middle is the ordinary generate answer for the prefix.
     if (!fim || !this.opts.fim || typeof b.model !== 'string' || !this.models().includes(b.model)) {
-      return this.chat(ex, answerOllama('generate', ex.record.body, this.replyOptions()), 'ollama');
+      return this.chat(ex, this.windowed('generate', ex.record.body), 'ollama');
     }
     const prefix = typeof b.prompt === 'string' ? b.prompt : '';
     const suffix = typeof b.suffix === 'string' ? b.suffix : '';
@@ -265,6 +268,47 @@ export class FakeOllama extends FakeServer {
       capabilities: info.capabilities,
       modified_at: '2025-01-01T00:00:00Z',
     });
+  }
+
+  /**
+   * A chat in the window Ollama would run it with: the request's `num_ctx` (native API only:
+   * `/v1` ignores it, openai/openai.go) clamped to the model's maximum, else the version's default.
+   * A prompt that does not fit is refused (a 400, for `truncate: false` on 0.12.6+) or cut
+   * silently, and then the answer's `prompt_eval_count` is what the server really read.
+   */
+  private windowed(route: 'chat' | 'generate' | 'v1', body: unknown): FakeAnswer | RouteError {
+    const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    const model = typeof b.model === 'string' ? b.model : '';
+    const version = this.version();
+    const known = this.models().includes(model);
+    const window = known ? requestWindow(route === 'v1' ? undefined : b.options, version, this.opts.vramGiB ?? 8, this.modelInfo(model).contextLength) : 0;
+    if (known) this.windows.set(model, window);
+    const messages = route === 'generate' ? [{ role: 'user', content: typeof b.prompt === 'string' ? b.prompt : '' }] : Array.isArray(b.messages) ? b.messages : [];
+    const prompt = known ? countPromptTokens(messages, route === 'generate' ? undefined : b.tools) : 0;
+    const result = known ? overflow(prompt, window, route === 'v1' ? undefined : b.truncate, version) : { kind: 'fits' as const };
+    this.lastWindow = known ? { model, window, overflow: result.kind } : undefined;
+    if (result.kind === 'refused') return { status: 400, message: result.error };
+    // Counted once: an exact count of a long prompt is the slowest thing the fake does.
+    const promptEvalCount = result.kind === 'truncated' ? result.promptEvalCount : known ? prompt : undefined;
+    if (route === 'v1') return answerChatCompletion(body, this.replyOptions(), 'ollama', promptEvalCount);
+    return answerOllama(route, body, this.replyOptions(), promptEvalCount);
+  }
+
+  /** The window the last chat ran in and what became of its prompt, for tests. */
+  lastWindow: { model: string; window: number; overflow: 'fits' | 'truncated' | 'refused' } | undefined;
+  /** The window each model was last loaded with, as `/api/ps` reports it. */
+  private readonly windows = new Map<string, number>();
+
+  private version(): string {
+    return this.opts.ollamaVersion ?? '0.12.6';
+  }
+
+  /** `/api/ps` lists `context_length` from 0.10.0 (ollama#11331): the window the model was loaded with. */
+  private psEntry(model: string) {
+    const info = this.modelInfo(model);
+    const entry = { ...modelEntry(model), expires_at: new Date(Date.now() + 300_000).toISOString(), size_vram: 4_683_087_332 };
+    if (!versionAtLeast(this.version(), '0.10.0')) return entry;
+    return { ...entry, context_length: this.windows.get(model) ?? requestWindow(undefined, this.version(), this.opts.vramGiB ?? 8, info.contextLength) };
   }
 
   /** What `/api/show` reports for `model`. */

@@ -4,6 +4,8 @@ import type { FakeReasoning, FakeReply, FakeToolCall } from './fakeReply';
 import { answerChatCompletion, openaiModelList } from './openaiAnswers';
 import { openaiEmbeddingAnswer, openaiTextCompletionAnswer } from './embeddingAnswers';
 import { defaultModelInfo } from './fakeModels';
+import { countPromptTokens, type FakeMessage } from './fakeReply';
+import { exactTokens } from './fakeTokenizer';
 
 export interface FakeOpenAIOptions {
   /** What `/v1/models` lists. Default `['qwen2.5:7b']`. */
@@ -24,6 +26,15 @@ export interface FakeOpenAIOptions {
    * that offers tools is refused with vLLM's 400 (vllm/entrypoints/openai/serving_chat.py).
    */
   noTools?: boolean;
+  /** Which server's context behaviour to play: llama.cpp's `llama-server` (default) or vLLM. */
+  server?: 'llamacpp' | 'vllm';
+  /**
+   * The window in tokens (llama.cpp's per-slot `n_ctx`, vLLM's `max_model_len`): a longer prompt
+   * is refused with the server's own 400. Unset: no limit, and nothing about it is reported.
+   */
+  contextWindow?: number;
+  /** llama.cpp's `n_ctx_train` (the model's trained maximum). Default: `contextWindow`. */
+  trainedWindow?: number;
 }
 
 /**
@@ -70,12 +81,17 @@ export class FakeOpenAI extends FakeServer {
       });
     }
     if (!this.authorized(ex, this.opts.token)) return this.sendError(ex, 401, 'openai', 'Invalid API Key');
-    if (route === 'GET /v1/models') return this.sendJson(ex, 200, openaiModelList(models, 'llamacpp'));
+    if (route === 'GET /v1/models') return this.sendJson(ex, 200, this.modelList(models));
+    const llamacpp = (this.opts.server ?? 'llamacpp') === 'llamacpp';
+    if (llamacpp && route === 'GET /props') return this.sendJson(ex, 200, this.props(models));
+    if (route === 'POST /tokenize') return this.tokenize(ex);
     if (route === 'POST /v1/chat/completions') {
       const tools = (ex.record.body as { tools?: unknown } | undefined)?.tools;
       if (this.opts.noTools && Array.isArray(tools) && tools.length > 0) {
         return this.sendError(ex, 400, 'openai', '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set');
       }
+      const refusal = this.overflow(ex.record.body);
+      if (refusal) return this.sendJson(ex, 400, refusal);
       const answer = answerChatCompletion(ex.record.body, {
         models,
         acceptAnyModel: this.opts.acceptAnyModel ?? true,
@@ -106,6 +122,76 @@ export class FakeOpenAI extends FakeServer {
       return this.answer(ex, this.fault, answer);
     }
     this.sendError(ex, 404, 'openai', 'File Not Found');
+  }
+
+  /** vLLM adds `max_model_len` to each model (protocol.py `ModelCard`); llama.cpp a `meta` with `n_ctx_train` (and `n_ctx` in newer builds). */
+  private modelList(models: string[]): unknown {
+    const list = openaiModelList(models, this.opts.server === 'vllm' ? 'vllm' : 'llamacpp') as { data: Record<string, unknown>[] };
+    const window = this.opts.contextWindow;
+    if (window === undefined) return list;
+    for (const m of list.data) {
+      if (this.opts.server === 'vllm') m.max_model_len = window;
+      else m.meta = { vocab_type: 2, n_vocab: 151_936, n_ctx_train: this.opts.trainedWindow ?? window, n_ctx: window, n_embd: 3584, n_params: 7_615_616_512, size: 4_683_087_332 };
+    }
+    return list;
+  }
+
+  /** llama.cpp's `GET /props` (tools/server/README.md): the per-slot window in `default_generation_settings.n_ctx`. */
+  private props(models: string[]): unknown {
+    return {
+      default_generation_settings: { n_ctx: this.opts.contextWindow ?? this.opts.trainedWindow ?? 4096, params: { n_predict: -1, temperature: 0.8 } },
+      total_slots: 1,
+      model_path: `/models/${models[0] ?? 'model'}.gguf`,
+      chat_template: '{{ messages }}',
+      build_info: 'b6000-fake',
+    };
+  }
+
+  /** `POST /tokenize` `{content}` → `{tokens}` (llama.cpp and vLLM both serve it); the fakes count with cl100k. */
+  private tokenize(ex: Exchange): void {
+    const body = ex.record.body as { content?: unknown; prompt?: unknown } | undefined;
+    const text = typeof body?.content === 'string' ? body.content : typeof body?.prompt === 'string' ? body.prompt : undefined;
+    if (text === undefined) return this.sendJson(ex, 400, { error: { code: 400, message: '"content" must be provided', type: 'invalid_request_error' } });
+    const count = exactTokens(text);
+    const tokens = Array.from({ length: count }, (_, i) => i);
+    this.sendJson(ex, 200, this.opts.server === 'vllm' ? { count, max_model_len: this.opts.contextWindow ?? null, tokens } : { tokens });
+  }
+
+  /**
+   * The 400 each server answers a prompt longer than its window with, in its own body: llama.cpp's
+   * `exceed_context_size_error` with both sizes (llama.cpp#15780; context shift is off by default,
+   * so it never truncates), vLLM's `BadRequestError` counting prompt + `max_tokens` against
+   * `max_model_len` (vllm#20409; without `max_tokens` the completion takes what is left, vllm#6954).
+   */
+  private overflow(body: unknown): unknown {
+    const window = this.opts.contextWindow;
+    if (window === undefined || typeof body !== 'object' || body === null) return undefined;
+    const b = body as { messages?: unknown; tools?: unknown; max_tokens?: unknown; max_completion_tokens?: unknown };
+    if (!Array.isArray(b.messages)) return undefined;
+    const prompt = countPromptTokens(b.messages as FakeMessage[], b.tools);
+    if (this.opts.server === 'vllm') {
+      const asked = typeof b.max_tokens === 'number' ? b.max_tokens : typeof b.max_completion_tokens === 'number' ? b.max_completion_tokens : 0;
+      if (prompt + asked <= window) return undefined;
+      // Current vLLM wraps it as `{"error": ErrorInfo}` (entrypoints/openai/protocol.py `ErrorResponse`).
+      return {
+        error: {
+          message: `This model's maximum context length is ${window} tokens. However, you requested ${prompt + asked} tokens (${prompt} in the messages, ${asked} in the completion). Please reduce the length of the messages or completion.`,
+          type: 'BadRequestError',
+          param: null,
+          code: 400,
+        },
+      };
+    }
+    if (prompt <= window) return undefined;
+    return {
+      error: {
+        code: 400,
+        message: `request (${prompt} tokens) exceeds the available context size (${window} tokens), try increasing it`,
+        type: 'exceed_context_size_error',
+        n_prompt_tokens: prompt,
+        n_ctx: window,
+      },
+    };
   }
 }
 

@@ -1,3 +1,4 @@
+import { renderedPromptTokens } from './fakeTokenizer';
 /** A chat message as a fake node received it (any API's shape). */
 export interface FakeMessage {
   role: string;
@@ -33,11 +34,9 @@ export function splitTokens(text: string): string[] {
   return text.length === 0 ? [] : text.split(/(?=\s)/);
 }
 
-/** A deterministic prompt size: the words of every message. */
-export function countPromptTokens(messages: FakeMessage[]): number {
-  let n = 0;
-  for (const m of messages) if (typeof m.content === 'string') n += m.content.split(/\s+/).filter(Boolean).length;
-  return Math.max(1, n);
+/** The prompt's exact size in tokens, as the node's tokenizer and chat template make it (see `fakeTokenizer`). */
+export function countPromptTokens(messages: FakeMessage[], tools?: unknown): number {
+  return renderedPromptTokens(messages, tools);
 }
 
 /**

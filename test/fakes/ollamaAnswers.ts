@@ -3,9 +3,11 @@ import type { FakeMessage, FakeToolCall, ReplyOptions } from './fakeReply';
 import { countPromptTokens, fakeReply, reasoningInContent, splitTokens, wantsToolCalls } from './fakeReply';
 
 /** Checks an `/api/chat` or `/api/generate` body as Ollama does and builds the answer. */
-export function answerOllama(route: 'chat' | 'generate', body: unknown, opts: ReplyOptions): FakeAnswer | RouteError {
+/** `promptEvalCount`: what the server read of a prompt it cut (see `ollamaWindow`); the whole prompt otherwise. */
+export function answerOllama(route: 'chat' | 'generate', body: unknown, opts: ReplyOptions, promptEvalCount?: number): FakeAnswer | RouteError {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return { status: 400, message: 'invalid JSON in request body' };
   const b = body as { model?: unknown; messages?: unknown; prompt?: unknown; stream?: unknown; tools?: unknown; think?: unknown };
+  const tools = route === 'chat' ? b.tools : undefined;
   if (typeof b.model !== 'string' || b.model === '') return { status: 400, message: 'model is required' };
   if (!opts.acceptAnyModel && !opts.models.includes(b.model)) {
     return { status: 404, message: `model "${b.model}" not found, try pulling it first` };
@@ -21,7 +23,7 @@ export function answerOllama(route: 'chat' | 'generate', body: unknown, opts: Re
   const input: OllamaAnswerInput = {
     model: b.model,
     tokens: reasoning?.in === 'content' ? reasoningInContent(reasoning.text, text) : splitTokens(text),
-    promptTokens: countPromptTokens(messages),
+    promptTokens: promptEvalCount ?? countPromptTokens(messages, tools),
     // Ollama streams unless told otherwise, unlike the OpenAI API.
     stream: b.stream !== false,
   };

@@ -7,7 +7,7 @@ import { countPromptTokens, fakeReply, reasoningInContent, splitTokens, wantsToo
  * Checks a `/v1/chat/completions` body as OpenAI-compatible servers do and builds the answer.
  * `server: 'ollama'` streams tool calls as Ollama's `/v1` does: each call whole in one chunk.
  */
-export function answerChatCompletion(body: unknown, opts: ReplyOptions, server: 'openai' | 'ollama' = 'openai'): FakeAnswer | RouteError {
+export function answerChatCompletion(body: unknown, opts: ReplyOptions, server: 'openai' | 'ollama' = 'openai', promptEvalCount?: number): FakeAnswer | RouteError {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return { status: 400, message: 'invalid JSON in request body' };
   const b = body as { model?: unknown; messages?: unknown; stream?: unknown; stream_options?: { include_usage?: unknown }; tools?: unknown };
   if (typeof b.model !== 'string' || b.model === '') return { status: 400, message: 'model is required' };
@@ -21,7 +21,7 @@ export function answerChatCompletion(body: unknown, opts: ReplyOptions, server: 
   const input: OpenAIAnswerInput = {
     model: b.model,
     tokens: reasoning?.in === 'content' ? reasoningInContent(reasoning.text, text) : splitTokens(text),
-    promptTokens: countPromptTokens(messages),
+    promptTokens: promptEvalCount ?? countPromptTokens(messages, b.tools),
     // The OpenAI API answers in one JSON unless asked to stream.
     stream: b.stream === true,
     includeUsage: b.stream_options?.include_usage === true,

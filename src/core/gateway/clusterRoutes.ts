@@ -6,6 +6,7 @@ import type { Tier } from '../routing/classification';
 import type { GatewayContext } from './gatewayContext';
 import { checkNumber, EXECUTE_TIMEOUT } from './checkNumbers';
 import { HttpError, readJsonObject, sendJson } from './gatewayHttp';
+import { windowJson } from '../nodes/describeWindow';
 
 /** Harombe's own API (the cluster guide's `/cluster/execute` and `/cluster/status`) and the probes. */
 export const clusterRoutes = {
@@ -45,7 +46,7 @@ export const clusterRoutes = {
         else if (e.type === 'error') {
           if (timeout.aborted) throw new HttpError(504, `No answer within ${timeoutS} s.`);
           if (e.code === 'cancelled') return;
-          throw new HttpError(503, e.message);
+          throw new HttpError(e.code === 'too_large' ? 400 : 503, e.message);
         }
       }
     } catch (err) {
@@ -127,5 +128,6 @@ function nodeStatus(ctx: GatewayContext, n: NodeInfo) {
     loaded_models: n.loadedModels,
     last_seen: n.lastSeen ?? null,
     capabilities: { has: n.capabilities.has, lacks: n.capabilities.lacks, source: n.capabilities.source },
+    context_window: windowJson(n.contextWindow),
   };
 }

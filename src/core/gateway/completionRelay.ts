@@ -183,7 +183,7 @@ export async function relayCompletion(coordinator: Coordinator, res: ServerRespo
         settled = true;
         if (res.headersSent) end(encoder.streamError(e.message));
         else {
-          const status = e.code === 'invalid_request' ? 400 : 503;
+          const status = e.code === 'invalid_request' || e.code === 'too_large' ? 400 : 503;
           sendJson(res, status, errorBody(encoder.errorShape, status, e.message, e.code), harombeHeaders());
         }
         return;

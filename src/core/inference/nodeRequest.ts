@@ -531,7 +531,8 @@ function statusError(status: number, headers: IncomingHttpHeaders, text: string,
  * A refusal of a prompt longer than the window, in each server's words, with the sizes it gave:
  * llama.cpp `request (N tokens) exceeds the available context size (M tokens)`
  * (`exceed_context_size_error`, also relayed by Ollama 0.30+ for `truncate:false`), Ollama's own
- * `the prompt is longer than the context length`, vLLM's `maximum context length is M tokens …
+ * `the prompt is longer than the context length` (and `the input length exceeds the context length`
+ * before 0.30), vLLM's `maximum context length is M tokens …
  * (P in the messages …)` / `… prompt contains at least P input tokens`, and llama.cpp's 500
  * `Context size has been exceeded` during generation.
  */
@@ -544,7 +545,7 @@ function contextExceeded(text: string): { promptTokens?: number; contextTokens?:
     const promptTokens = prompt ? Number(prompt[1] ?? prompt[2] ?? prompt[3]) : undefined;
     return { contextTokens: Number(vllm[1]), ...(promptTokens !== undefined && { promptTokens }) };
   }
-  if (/exceed_context_size_error|prompt is longer than the context length|context size has been exceeded|exceeds the available context size/i.test(text)) return {};
+  if (/exceed_context_size_error|prompt is longer than the context length|input length exceeds the context length|context size has been exceeded|exceeds the available context size/i.test(text)) return {};
   return undefined;
 }
 

@@ -21,7 +21,15 @@ export class OllamaClient implements InferenceClient {
       stream: true,
     };
     if (request.tools?.length) body.tools = request.tools.map(toOllamaTool);
-    if (request.temperature !== undefined) body.options = { temperature: request.temperature };
+    const options: OllamaOptions = {};
+    if (request.temperature !== undefined) options.temperature = request.temperature;
+    if (request.numCtx !== undefined) {
+      options.num_ctx = request.numCtx;
+      // Ollama 0.12.6+: refuse an overflowing prompt (400) instead of dropping old messages and the
+      // middle of the prompt and answering 200 (server/prompt.go; ollama#3839, #17427).
+      body.truncate = false;
+    }
+    if (options.temperature !== undefined || options.num_ctx !== undefined) body.options = options;
     if (request.think !== undefined) body.think = request.think;
 
     const send = () => nodeRequest(this.dispatcher, this.endpoint, { path: '/api/chat', body, accept: 'application/x-ndjson', signal: request.signal });
@@ -78,8 +86,14 @@ interface OllamaChatBody {
   messages: OllamaMessage[];
   tools?: OllamaTool[];
   stream: true;
-  options?: { temperature: number };
+  options?: OllamaOptions;
   think?: boolean;
+  truncate?: false;
+}
+
+interface OllamaOptions {
+  temperature?: number;
+  num_ctx?: number;
 }
 
 interface OllamaMessage {

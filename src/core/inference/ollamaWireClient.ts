@@ -20,7 +20,7 @@ export class OllamaWireClient extends WireClient {
     if (wire?.protocol !== 'ollama') throw new Error('OllamaWireClient needs an Ollama wire request');
     const res = await nodeRequest(this.dispatcher, this.endpoint, {
       path: wire.path,
-      body: { ...wire.body, model: request.model, stream: true },
+      body: withWindow(wire.body, request),
       accept: 'application/x-ndjson',
       signal: request.signal,
     });
@@ -120,6 +120,21 @@ export class OllamaWireClient extends WireClient {
     await held;
     await sink(withWire(final, finalBytes));
   }
+}
+
+/**
+ * The client's body with Harombe's window for the node: `options.num_ctx` unless the client sent
+ * its own (a client that sizes its window knows what it wants), and `truncate: false` unless the
+ * client asked for truncation, so an overflow is a 400 the coordinator can move elsewhere.
+ */
+function withWindow(body: Readonly<Record<string, unknown>>, request: ChatRequest): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...body, model: request.model, stream: true };
+  if (request.numCtx === undefined) return out;
+  const options = body.options;
+  const own = typeof options === 'object' && options !== null && !Array.isArray(options) ? (options as Record<string, unknown>) : undefined;
+  if (own?.num_ctx === undefined) out.options = { ...own, num_ctx: request.numCtx };
+  if (body.truncate === undefined) out.truncate = false;
+  return out;
 }
 
 function withWire(final: ChatChunk, bytes: Buffer | undefined): ChatChunk {

@@ -38,6 +38,11 @@ export interface ChatRequest {
    * leaves the model's default. Only Ollama's API takes it (see `ThinkSetting`).
    */
   think?: boolean;
+  /**
+   * The context window to run the model with, in tokens: Ollama's `options.num_ctx` (sent with
+   * `truncate: false`, so an overflow is refused instead of cut). Other protocols ignore it.
+   */
+  numCtx?: number;
   /** Aborting cancels the request on the node (the HTTP request is torn down). An AbortSignal, or the gateway's `Canceller`. */
   signal?: CancelSignal;
   /** Relay this client request instead of building one from `messages` (wire clients only). */

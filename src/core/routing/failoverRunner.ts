@@ -12,8 +12,11 @@ import type { Classification, Intent, Tier } from './classification';
 import { BusyBackoff } from './busyBackoff';
 import { classify } from './classifier';
 import { saturated, type Candidate, type NodeSelector } from './nodeSelector';
+import { fitRequirement } from './fitRequirement';
 import { capabilitiesNeeded, capabilityRequirement, NATIVE_API } from './requestNeeds';
-import { allFailed, describeFailure, noNodeError } from './routeErrors';
+import { allFailed, describeFailure, noNodeError, tooLargeError } from './routeErrors';
+import { answerReserve, estimatePromptTokens, formatTokens } from './tokenEstimate';
+import { trimHistory, type Omitted } from './trimHistory';
 import { thinkFor } from './thinkSetting';
 
 export interface CompleteRequest {
@@ -114,11 +117,21 @@ export class FailoverRunner {
       if (withModel.length > 0 && !withModel.some((n) => n.tier === classification.tier)) classification.tier = (withModel[0] as NodeInfo).tier;
     }
     let needs = capabilitiesNeeded(request);
+    // The prompt's size in tokens (conservative), corrected by a node's own count when one refuses it.
+    let promptTokens = estimatePromptTokens(request.messages, request.tools);
+    const needTokens = () => promptTokens + answerReserve(promptTokens);
+    let checkFit = true;
+    let passedOverForFit = false;
+    const fit = fitRequirement(needTokens);
+    const fitTold = { ...fit, unmet: (n: NodeInfo) => ((passedOverForFit = true), fit.unmet(n)) };
     const pick = () => {
+      passedOverForFit = false;
       const nodes = registry.list();
       const requirements = needs.map((c) => capabilityRequirement(c, wanted, nodes));
       if (request.work) requirements.push(NATIVE_API);
-      return selector.select(nodes, {
+      // An embedding's inputs are not a chat prompt: the embedding model's own limits apply.
+      if (checkFit && request.work?.kind !== 'embedding') requirements.push(fitTold);
+      const found = selector.select(nodes, {
         tier: classification.tier,
         eligible: (n) => serves(n) && registry.isEligible(n.name),
         requirements,
@@ -128,6 +141,9 @@ export class FailoverRunner {
         anyTier: request.work?.kind === 'embedding',
         affinityKey: request.affinityKey,
       });
+      if (!found || !passedOverForFit) return found;
+      // `needs ~31k tokens; server (tier 2) holds 8k → workstation (tier 1, 64k)`
+      return { ...found, why: `needs ~${formatTokens(needTokens())} tokens; ${found.why} (tier ${found.tier}, ${formatTokens(found.node.contextWindow.tokens)})` };
     };
 
     const pickOrDropTools = (): Candidate | undefined => {
@@ -142,12 +158,37 @@ export class FailoverRunner {
     };
 
     let candidate = pickOrDropTools();
-    let needsTools = needs.includes('tools');
+    let omitted: Omitted | undefined;
     if (!candidate) {
-      metrics.recordRequestFailed();
-      await sink(noNodeError(classification.tier, this.ports.config().cluster.routing.fallback_strategy, registry.list(), Date.now()));
-      return;
+      checkFit = false;
+      const ignoringFit = pickOrDropTools();
+      checkFit = true;
+      if (ignoringFit && request.wire === undefined) {
+        // No node holds the whole conversation: keep what must be kept and leave out the oldest
+        // (the gateway's clients send their own history and are told instead: no trimming there).
+        const whole = promptTokens;
+        promptTokens = trimHistory(request.messages, request.tools, 0).promptTokens;
+        const roomy = promptTokens < whole ? pickOrDropTools() : undefined;
+        if (roomy) {
+          const trimmed = trimHistory(request.messages, request.tools, promptBudget(roomy.node.contextWindow.tokens));
+          request = { ...request, messages: trimmed.messages };
+          promptTokens = trimmed.promptTokens;
+          omitted = trimmed.omitted;
+          candidate = roomy;
+        } else promptTokens = whole;
+      }
+      if (!candidate) {
+        metrics.recordRequestFailed();
+        const strategy = this.ports.config().cluster.routing.fallback_strategy;
+        await sink(
+          ignoringFit
+            ? tooLargeError({ promptTokens, needTokens: needTokens(), tier: classification.tier, strategy, forced, nodes: registry.list().filter(serves) })
+            : noNodeError(classification.tier, strategy, registry.list(), Date.now()),
+        );
+        return;
+      }
     }
+    let needsTools = needs.includes('tools');
     // Counted as in flight from the moment it is chosen, not from when its request starts: a
     // burst of requests routed in the same tick must see each other, or they all pick one node.
     let release = registry.acquire(candidate.node.name);
@@ -166,6 +207,7 @@ export class FailoverRunner {
         forced,
         reasons: classification.reasons,
         nodeReason: candidate.why,
+        context: { promptTokens, needTokens: needTokens(), window: candidate.node.contextWindow.tokens, ...(omitted && { omitted }) },
       });
 
       let fallbacks = 0;
@@ -176,7 +218,7 @@ export class FailoverRunner {
         const node = candidate.node;
         tried.add(node.name);
         const { client, relayed } = this.ports.clientFor(node, shownPartial ? undefined : request.wire, request.work);
-        const recorder = new AttemptRecorder(clock, node, candidate.tier, request.model, started, fallbacks, () => release());
+        const recorder = new AttemptRecorder(clock, node, candidate.tier, request.model, started, fallbacks, () => release(), promptTokens);
         try {
           await this.attempt(candidate, request, client, relayed ? request.wire : undefined, (chunk) => {
             const event = recorder.take(chunk);
@@ -207,7 +249,13 @@ export class FailoverRunner {
             // (A refusal for another model the node has says nothing of its own model.)
             registry.learnRefusal(node.name, err.details.capability);
           }
-          if (err instanceof NodeError && err.kind === 'context_exceeded' && err.details.contextTokens) registry.learnWindow(node.name, err.details.contextTokens);
+          let exceeded = false;
+          if (err instanceof NodeError && err.kind === 'context_exceeded') {
+            exceeded = true;
+            if (err.details.contextTokens) registry.learnWindow(node.name, err.details.contextTokens);
+            // The node counted the prompt itself: its count beats the estimate from here on.
+            if (err.details.promptTokens && err.details.promptTokens > promptTokens) promptTokens = err.details.promptTokens;
+          }
           const refusedAsBusy = err instanceof NodeError && (err.kind === 'busy' || err.kind === 'rate_limited') && !recorder.streamed;
           if (refusedAsBusy) {
             // Full, not broken: the next node at once, and this one again after a wait if all are full.
@@ -248,7 +296,12 @@ export class FailoverRunner {
               await sink(clusterBusy(attempts, backoff.elapsedMs));
               return;
             }
-            await sink(allFailed(classification.tier, attempts));
+            const strategy = this.ports.config().cluster.routing.fallback_strategy;
+            await sink(
+              exceeded && attempts.length === 1
+                ? tooLargeError({ promptTokens, needTokens: needTokens(), tier: classification.tier, strategy, forced, nodes: registry.list().filter(serves), attempts })
+                : allFailed(classification.tier, attempts),
+            );
             return;
           }
           if (waited > 0) this.ports.logger.info(`every node was busy; waited ${Math.round(waited)} ms, trying ${next.node.name}`);
@@ -318,6 +371,8 @@ export class FailoverRunner {
       tools: request.tools,
       temperature: request.temperature ?? this.ports.config().model.temperature,
       think: thinkFor(this.ports.config(), candidate.node),
+      // Ollama runs the model with the window Harombe chose for the node, one value so it is not reloaded.
+      numCtx: candidate.node.contextWindow.tokens,
       signal: controller,
       wire,
       work: request.work,
@@ -362,6 +417,8 @@ class AttemptRecorder {
     private readonly fallbacks: number,
     /** Tells the registry the node is no longer busy with this request. */
     private readonly release: () => void,
+    /** The prompt's estimate in tokens, to tell a prompt the node cut from a whole one. */
+    private readonly promptEstimate: number,
   ) {
     this.attemptStart = clock.now();
   }
@@ -442,6 +499,7 @@ class AttemptRecorder {
       },
       ...(chunk.wire && { wire: chunk.wire }),
       ...(chunk.embeddings && { embeddings: chunk.embeddings }),
+      ...(truncated(chunk.promptTokens, this.promptEstimate) && { truncated: { promptTokens: chunk.promptTokens as number, estimatedTokens: this.promptEstimate } }),
     };
   }
 }
@@ -464,6 +522,25 @@ function sleep(ms: number, signal: CancelSignal | undefined): Promise<void> {
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * Whether the node read far less of the prompt than was sent: an Ollama older than 0.12.6 ignores
+ * `truncate: false` and cuts an overflowing prompt silently, down to about half its window
+ * (ollama#3839, #17427), and its `prompt_eval_count` is the only trace. The estimate overcounts by
+ * up to about 1.5× (code) and at most 2× (CJK), so a count below 40% of it is a cut, not a
+ * rounding; short prompts are never cut.
+ */
+function truncated(reported: number | undefined, estimate: number): boolean {
+  return reported !== undefined && reported > 0 && estimate >= 1024 && reported < estimate * 0.4;
+}
+
+/** The largest prompt whose answer reserve still fits in `window` (the inverse of prompt + answerReserve(prompt)). */
+function promptBudget(window: number): number {
+  let budget = Math.floor(window / 1.5);
+  if (budget > 32_768) budget = window - 16_384;
+  if (budget < 2048) budget = window - 1024;
+  return Math.max(0, budget);
 }
 
 function lastUserText(messages: readonly ChatMessage[]): string {

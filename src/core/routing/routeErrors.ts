@@ -3,6 +3,7 @@ import { NodeError } from '../inference/nodeError';
 import type { NodeInfo } from '../nodes/nodeInfo';
 import type { Tier } from './classification';
 import type { FallbackStrategy } from './fallbackOrder';
+import { formatTokens } from './tokenEstimate';
 
 /** One line for a failure on a node, as the user reads it in a fallback notice or an error. */
 export function describeFailure(err: unknown): string {
@@ -42,4 +43,50 @@ function nodeUnavailableReason(n: NodeInfo, now: number): string {
   }
   if (n.state === 'available' || n.state === 'degraded') return n.inFlight >= n.maxParallel ? 'busy' : n.state;
   return n.stateReason ? `${n.state}: ${n.stateReason}` : n.state;
+}
+
+/**
+ * No node's window holds the request: nothing was sent (or the one node tried refused it). Says
+ * how large the request is, the largest window in the cluster, and what to do.
+ */
+export function tooLargeError(opts: {
+  promptTokens: number;
+  needTokens: number;
+  tier: Tier;
+  strategy: FallbackStrategy;
+  forced: boolean;
+  nodes: readonly NodeInfo[];
+  attempts?: { node: string; reason: string }[];
+}): ErrorEvent {
+  const { promptTokens, needTokens, nodes } = opts;
+  const size = `This request needs ~${formatTokens(needTokens)} tokens (a prompt of ~${formatTokens(promptTokens)} and ${formatTokens(needTokens - promptTokens)} kept for the answer)`;
+  const largest = widest(nodes);
+  const inTier = widest(nodes.filter((n) => n.tier === opts.tier));
+  let where: string;
+  if (opts.strategy === 'strict' && inTier && (!largest || largest.contextWindow.tokens > inTier.contextWindow.tokens)) {
+    where = `, more than any tier ${opts.tier} node holds (the largest is ${describe(inTier)}) and fallback_strategy is strict${largest ? `; ${describe(largest)} would hold more` : ''}`;
+  } else {
+    where = largest ? `, more than any node holds: the largest window in the cluster is ${describe(largest)}` : ', and no node serves it';
+  }
+  // A node whose model can hold more than Harombe runs it with.
+  const growable = nodes.filter((n) => n.contextWindow.max !== undefined && n.contextWindow.max >= needTokens && n.contextWindow.max > n.contextWindow.tokens)[0];
+  const todo = growable
+    ? `Set context_length: ${roundUp(needTokens)} on ${growable.name} in harombe.yaml (its model holds up to ${formatTokens(growable.contextWindow.max as number)} tokens; a larger window needs more memory on the node), or attach less.`
+    : 'Attach less (a selection instead of the whole file), start a new conversation, or add a node whose model holds more and set its context_length in harombe.yaml.';
+  return { type: 'error', code: 'too_large', message: `${size}${where}. ${opts.attempts?.length ? `${opts.attempts.map((a) => a.node).join(', ')} refused it as too long` : 'Nothing was sent'}. ${todo}`, attempts: opts.attempts ?? [] };
+}
+
+function widest(nodes: readonly NodeInfo[]): NodeInfo | undefined {
+  let best: NodeInfo | undefined;
+  for (const n of nodes) if (!best || n.contextWindow.tokens > best.contextWindow.tokens) best = n;
+  return best;
+}
+
+function describe(n: NodeInfo): string {
+  return `${formatTokens(n.contextWindow.tokens)} tokens on ${n.name} (tier ${n.tier})`;
+}
+
+/** A window size a user would write: the next multiple of 4096. */
+function roundUp(tokens: number): number {
+  return Math.ceil(tokens / 4096) * 4096;
 }

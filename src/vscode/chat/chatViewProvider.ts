@@ -13,6 +13,7 @@ import { chatHtml } from './chatHtml';
 import { ChatHistory } from './chatHistory';
 import { VscodeApprover } from './vscodeApprover';
 import { VscodeWorkspace } from './vscodeWorkspace';
+import { contextNotices } from '../../core/routing/contextNotices';
 
 export interface ChatViewDeps {
   coordinator: Coordinator;
@@ -281,6 +282,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         const label = `tier ${event.tier} · ${event.node} · ${reason}`;
         s.setRoute(label, reason);
         this.post({ type: 'chat/route', tier: event.tier, node: event.node, model: event.model, label, reasons: event.reasons });
+        const omitted = contextNotices.omitted(event);
+        if (omitted) this.post({ type: 'chat/notice', message: omitted });
         return;
       }
       case 'delta':
@@ -314,10 +317,17 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       case 'notice':
         this.post({ type: 'chat/notice', message: event.message });
         return;
-      case 'done':
+      case 'done': {
         if (event.timing.thinkingMs !== undefined) answer.thinkingMs = event.timing.thinkingMs;
+        const truncated = contextNotices.truncated(event);
+        if (truncated) {
+          // Kept with the answer in the history too, so it is never read later as an answer to the whole prompt.
+          answer.text += `\n\n_⚠ ${truncated}_`;
+          this.post({ type: 'chat/delta', text: `\n\n_⚠ ${truncated}_` });
+        }
         this.post({ type: 'chat/done', label: s.label(), ttftMs: event.timing.ttftMs, totalMs: event.timing.totalMs, thinkingMs: event.timing.thinkingMs });
         return;
+      }
       case 'error':
         this.post({ type: 'chat/error', message: event.message, cancelled: event.code === 'cancelled' });
         return;

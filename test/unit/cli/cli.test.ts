@@ -81,7 +81,9 @@ describe('harombe CLI', function () {
     await cluster.node('workstation').setFault({ type: 'refuse' });
     const table = await harombe(['cluster', 'status'], { env });
     assert.equal(table.code, 0, table.stderr);
-    for (const h of ['Name', 'Host', 'Tier', 'Model', 'Can', 'Status', 'Latency', 'Load', 'Breaker']) assert.ok(table.stdout.includes(h), h);
+    for (const h of ['Name', 'Host', 'Tier', 'Model', 'Can', 'Context', 'Status', 'Latency', 'Load', 'Breaker']) assert.ok(table.stdout.includes(h), h);
+    // Harombe's own window for an Ollama-backed node: 16k, within the model's 32k.
+    assert.match(table.stdout, /laptop .*16k of 32k \(chosen\)/);
     assert.match(table.stdout, /laptop .*available/);
     assert.match(table.stdout, /workstation .*unavailable/);
     assert.match(table.stdout, /2\/3 nodes available/);
@@ -96,6 +98,17 @@ describe('harombe CLI', function () {
     const ws = parsed.nodes.find((n) => n.name === 'workstation');
     assert.equal(ws?.state, 'unavailable');
     assert.equal(parsed.nodes.find((n) => n.name === 'laptop')?.state, 'available');
+    assert.deepEqual(parsed.nodes.find((n) => n.name === 'laptop')?.context_window, { tokens: 16_384, max: 32_768, source: 'chosen' });
+  });
+
+  it('chat: a prompt no window holds is sent nowhere; the message says its size and the largest window; exit 1', async () => {
+    const file = join(home, 'huge.ts');
+    writeFileSync(file, 'export const table = [1, 2, 3].map((x) => ({ x, y: x * 2 }));\n'.repeat(6000));
+    const res = await harombe(['chat', '--context-file', file, 'explain this'], { env });
+    assert.equal(res.code, 1, res.stdout + res.stderr);
+    assert.match(res.stderr, /This request needs ~\d+k tokens .* the largest window in the cluster is 16k tokens/);
+    assert.match(res.stderr, /Nothing was sent/);
+    for (const n of ['laptop', 'workstation', 'server']) assert.equal(cluster.node(n).requests.filter((r) => r.path === '/api/chat').length, 0, n);
   });
 
   it('cluster test: one line per node, a summary, exit 1 when a node fails its real chat', async () => {

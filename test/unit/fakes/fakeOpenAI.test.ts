@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { OpenAI } from 'openai';
 import { FakeOpenAI } from '../../fakes/fakeOpenAI';
-import { fakeReply } from '../../fakes/fakeReply';
+import { countPromptTokens, fakeReply } from '../../fakes/fakeReply';
 import { testTokens } from '../../security/testTokens';
 
 const MODEL = 'qwen2.5-coder-7b-instruct';
@@ -45,7 +45,7 @@ describe('FakeOpenAI with the official openai client', () => {
     const withUsage = await collect(true);
     assert.equal(withUsage.text, fakeReply(undefined, messages, MODEL));
     assert.equal(withUsage.finish, 'stop');
-    assert.equal(withUsage.usage?.prompt_tokens, 3);
+    assert.equal(withUsage.usage?.prompt_tokens, countPromptTokens(messages));
     assert.equal((await collect(false)).usage, undefined);
   });
 

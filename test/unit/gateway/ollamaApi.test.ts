@@ -76,7 +76,22 @@ describe('gateway: Ollama API with the official ollama client', function () {
       keep_alive: '10m',
       options: { num_ctx: 16384, temperature: 0.3, seed: 7 },
       stream: true,
+      // Added by Harombe: an overflow is refused instead of cut (the client's own num_ctx is kept).
+      truncate: false,
     });
+  });
+
+  it("runs a client's request without num_ctx in the node's window, with truncate:false (a client's own truncate is kept)", async () => {
+    for await (const _ of await ollama.chat({ model: 'harombe:tier1', messages: [{ role: 'user', content: 'hi' }], options: { seed: 1 }, stream: true })) {
+      // drain
+    }
+    const window = h.coordinator.nodes().find((n) => n.name === 'workstation')?.contextWindow.tokens;
+    const sent = h.cluster.node('workstation').requests.filter((r) => r.path === '/api/chat').at(-1)?.body as Record<string, unknown>;
+    assert.deepEqual(sent.options, { seed: 1, num_ctx: window });
+    assert.equal(sent.truncate, false);
+    const own = await fetch(`${h.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'harombe:tier1', messages: [{ role: 'user', content: 'hi' }], truncate: true }) });
+    await own.text();
+    assert.equal((h.cluster.node('workstation').requests.filter((r) => r.path === '/api/chat').at(-1)?.body as Record<string, unknown>).truncate, true);
   });
 
   it("streams the node's own records byte for byte (no re-encoding on the hot path)", async () => {

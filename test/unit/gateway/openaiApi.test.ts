@@ -93,8 +93,8 @@ describe('gateway: OpenAI API with the official openai client', function () {
     assert.deepEqual(JSON.parse(args), { path: 'a.ts' });
     assert.equal(finish, 'tool_calls');
 
-    // A tool result refers to the call by id; an Ollama node serves /v1 itself, so it gets the
-    // message as the client sent it (the /api/chat mapping to tool_name is in openaiRelay.test.ts).
+    // A tool result refers to the call by id; an Ollama node gets it through its native /api/chat
+    // (its /v1 ignores num_ctx), where the result names its tool.
     const answer = await openai.chat.completions.create({
       model: 'harombe:tier2',
       messages: [
@@ -105,10 +105,11 @@ describe('gateway: OpenAI API with the official openai client', function () {
       tools,
     });
     assert.equal(answer.choices[0]?.finish_reason, 'stop');
-    const last = h.cluster.node('server').requests.filter((r) => r.path === '/v1/chat/completions').at(-1);
-    const sent = (last?.body as { messages: { role: string; tool_call_id?: string }[] }).messages.at(-1);
+    assert.equal(h.cluster.node('server').requests.filter((r) => r.path === '/v1/chat/completions').length, 0);
+    const last = h.cluster.node('server').requests.filter((r) => r.path === '/api/chat').at(-1);
+    const sent = (last?.body as { messages: { role: string; tool_name?: string }[] }).messages.at(-1);
     assert.equal(sent?.role, 'tool');
-    assert.equal(sent?.tool_call_id, 'call_1');
+    assert.equal(sent?.tool_name, 'read_file');
   });
 
   it('lists models', async () => {

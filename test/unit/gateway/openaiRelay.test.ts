@@ -82,11 +82,8 @@ describe('gateway: OpenAI requests relayed to nodes that speak the API (official
       openai = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: testTokens.anyKey, maxRetries: 0 });
     });
 
-    it("streams the node's own events byte for byte, to an OpenAI-compatible node and to an Ollama node", async () => {
-      for (const [tier, name, model] of [
-        [1, 'workstation', 'qwen2.5:14b'],
-        [0, 'laptop', 'qwen2.5:3b'],
-      ] as const) {
+    it("streams the node's own events byte for byte to an OpenAI-compatible node; an Ollama node is asked through /api/chat with its window", async () => {
+      for (const [tier, name, model] of [[1, 'workstation', 'qwen2.5:14b']] as const) {
         const body = { model: `harombe:tier${tier}`, messages: [{ role: 'user', content: prompt }], stream: true, stream_options: { include_usage: true } };
         const viaGateway = await (await fetch(`${h.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(body) })).text();
         const direct = await (await fetch(`${h.cluster.node(name).url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ ...body, model }) })).text();
@@ -97,6 +94,17 @@ describe('gateway: OpenAI requests relayed to nodes that speak the API (official
         assert.equal(stream.usages, 1);
         assert.ok(stream.chunks.every((c) => c.model === model), 'the chunks name the model that answered, as the node sent them');
       }
+      // Ollama's /v1 ignores num_ctx and truncate (openai/openai.go): it would run the prompt in its
+      // default window and cut it silently, so an Ollama node gets the native API.
+      const body = { model: 'harombe:tier0', messages: [{ role: 'user', content: prompt }], stream: true, stream_options: { include_usage: true } };
+      const stream = parseStream(await (await fetch(`${h.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(body) })).text());
+      assert.equal(stream.text, answerOf('qwen2.5:3b'));
+      assert.equal(stream.ids.size, 1);
+      assert.equal(stream.usages, 1);
+      assert.equal(chatRequests(h.cluster.node('laptop').requests).length, 0, 'nothing went through /v1');
+      const sent = chatRequests(h.cluster.node('laptop').requests, '/api/chat').at(-1)?.body as { options?: { num_ctx?: number }; truncate?: unknown };
+      assert.equal(sent.options?.num_ctx, h.coordinator.nodes().find((n) => n.name === 'laptop')?.contextWindow.tokens);
+      assert.equal(sent.truncate, false);
     });
 
     it('streams through the official client: one role, one finish_reason, usage only when asked', async () => {
@@ -136,12 +144,11 @@ describe('gateway: OpenAI requests relayed to nodes that speak the API (official
         const sent = chatRequests(h.cluster.node('workstation').requests).at(-1);
         assert.deepEqual(sent?.body, { model: 'qwen2.5:14b', messages, ...extras, tools, tool_choice: 'none', stream: true, stream_options: { include_usage: true } });
       }
-      // The same to an Ollama node, which serves /v1 itself.
+      // An Ollama node is asked through /api/chat (its /v1 ignores num_ctx): the answer is re-encoded.
       const res = await openai.chat.completions.create({ model: 'harombe:tier0', messages: [{ role: 'user', content: prompt }], ...extras });
       assert.equal(res.choices[0]?.message.content, answerOf('qwen2.5:3b'));
-      const sent = chatRequests(h.cluster.node('laptop').requests).at(-1);
-      assert.deepEqual(sent?.body, { model: 'qwen2.5:3b', messages: [{ role: 'user', content: prompt }], ...extras, stream: true, stream_options: { include_usage: true } });
-      assert.equal(chatRequests(h.cluster.node('laptop').requests, '/api/chat').length, 0, 'nothing went through /api/chat');
+      assert.equal(chatRequests(h.cluster.node('laptop').requests).length, 0, 'nothing went through /v1');
+      assert.equal(chatRequests(h.cluster.node('laptop').requests, '/api/chat').length, 1);
     });
 
     it('builds a whole chat.completion from a relayed stream, with the usage the node reported', async () => {
@@ -240,15 +247,16 @@ describe('gateway: OpenAI requests relayed to nodes that speak the API (official
       assert.equal(finishes, 1);
       assert.equal(ids.size, 1);
       assert.equal(text, answerOf('qwen2.5:32b'));
-      // The relayed node got the message as the client sent it; the standby, through /api/chat, the tool's name.
-      const relayed = (chatRequests(h.cluster.node('dying').requests).at(-1)?.body as { messages: { tool_call_id?: string }[] }).messages.at(-1);
-      assert.equal(relayed?.tool_call_id, 'call_1');
+      // Both Ollama nodes were asked through /api/chat, where a tool result names its tool.
+      assert.equal(chatRequests(h.cluster.node('dying').requests).length, 0);
+      const first = (chatRequests(h.cluster.node('dying').requests, '/api/chat').at(-1)?.body as { messages: { tool_name?: string }[] }).messages.at(-1);
+      assert.equal(first?.tool_name, 'read_file');
       const reencoded = (chatRequests(h.cluster.node('standby').requests, '/api/chat').at(-1)?.body as { messages: { role: string; tool_name?: string }[] }).messages.at(-1);
       assert.equal(reencoded?.role, 'tool');
       assert.equal(reencoded?.tool_name, 'read_file');
     });
 
-    it('a node dying before its first token has shown nothing: the next node is relayed in its place', async () => {
+    it('a node dying before its first token has shown nothing: the next node takes its place (an Ollama standby through /api/chat)', async () => {
       await setup('openai', 1);
       const body = { model: 'harombe:tier2', messages: [{ role: 'user', content: prompt }], stream: true };
       const res = await fetch(`${h.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(body) });
@@ -258,8 +266,8 @@ describe('gateway: OpenAI requests relayed to nodes that speak the API (official
       assert.equal(stream.ids.size, 1);
       assert.equal(stream.roles, 1, "the dead node's role-only event was never handed on");
       assert.equal(stream.usages, 0);
-      assert.equal(chatRequests(h.cluster.node('standby').requests).length, 1, 'relayed to the standby too');
-      assert.equal(chatRequests(h.cluster.node('standby').requests, '/api/chat').length, 0);
+      assert.equal(chatRequests(h.cluster.node('standby').requests).length, 0, 'not through /v1, which ignores num_ctx');
+      assert.equal(chatRequests(h.cluster.node('standby').requests, '/api/chat').length, 1);
     });
 
     it('a whole answer drops the dead node\'s partial answer', async () => {

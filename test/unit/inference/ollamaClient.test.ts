@@ -3,7 +3,7 @@ import { Agent, errors } from 'undici';
 import { OllamaClient } from '../../../src/core/inference/ollamaClient';
 import type { ChatRequest } from '../../../src/core/inference/types';
 import { FakeOllama } from '../../fakes/fakeOllama';
-import { fakeReply } from '../../fakes/fakeReply';
+import { countPromptTokens, fakeReply } from '../../fakes/fakeReply';
 import { testTokens } from '../../security/testTokens';
 import { collect, endpointFor, expectNodeError, STALL_MS, timed } from './clientHarness';
 
@@ -34,7 +34,7 @@ describe('OllamaClient', () => {
     assert.deepEqual(got.toolCalls, []);
     assert.ok(got.done);
     assert.equal(got.done.doneReason, 'stop');
-    assert.equal(got.done.promptTokens, 2); // "Say hello"
+    assert.equal(got.done.promptTokens, countPromptTokens(hello.messages));
     assert.equal(got.done.completionTokens, got.deltas.length);
     assert.equal(got.done.evalMs, got.deltas.length * 20); // the fake reports 20 ms per token, in ns
   });

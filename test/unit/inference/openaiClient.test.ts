@@ -4,7 +4,7 @@ import { OpenAIClient } from '../../../src/core/inference/openaiClient';
 import type { ChatRequest } from '../../../src/core/inference/types';
 import { FakeOllama } from '../../fakes/fakeOllama';
 import { FakeOpenAI } from '../../fakes/fakeOpenAI';
-import { fakeReply } from '../../fakes/fakeReply';
+import { countPromptTokens, fakeReply } from '../../fakes/fakeReply';
 import { testTokens } from '../../security/testTokens';
 import { collect, endpointFor, expectNodeError, STALL_MS, timed } from './clientHarness';
 import { rawSseServer } from '../../fakes/rawSseServer';
@@ -35,7 +35,7 @@ describe('OpenAIClient', () => {
     assert.ok(got.deltas.length > 3);
     assert.ok(got.done);
     assert.equal(got.done.doneReason, 'stop');
-    assert.equal(got.done.promptTokens, 3);
+    assert.equal(got.done.promptTokens, countPromptTokens(hello.messages));
     assert.equal(got.done.completionTokens, got.deltas.length);
   });
 
