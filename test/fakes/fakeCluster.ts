@@ -49,7 +49,15 @@ export async function startFakeCluster(
       let server: FakeServer;
       if (flavour === 'python') server = await FakePythonWorker.start({ model, reply: spec.options?.reply, reasoning: spec.options?.reasoning });
       else if (flavour === 'openai')
-        server = await FakeOpenAI.start({ models: [model], reply: spec.options?.reply, chunkDelayMs: spec.options?.chunkDelayMs, noTools: spec.noTools, reasoning: spec.options?.reasoning });
+        server = await FakeOpenAI.start({
+          models: [model],
+          reply: spec.options?.reply,
+          chunkDelayMs: spec.options?.chunkDelayMs,
+          noTools: spec.noTools,
+          reasoning: spec.options?.reasoning,
+          fim: spec.options?.fim,
+          firstTokenDelayMs: spec.options?.firstTokenDelayMs,
+        });
       else
         server = await FakeOllama.start({
           models: [model],
