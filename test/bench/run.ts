@@ -5,6 +5,7 @@
 import { cpus } from 'node:os';
 import { benchActivation } from './activationBench';
 import { benchClassify, percent } from './classifyBench';
+import { benchCompletion } from './completionBench';
 import { benchClusterStatus, benchFailover, benchHealthSweep } from './coreBench';
 import { benchDiscovery } from './discoveryBench';
 import { benchGateway } from './gatewayBench';
@@ -65,6 +66,22 @@ async function main(): Promise<void> {
     else {
       if (a.activateFnMs !== undefined) rows.push({ what: 'extension `activate()` in a real VS Code (code-server 1.139)', figure: ms(a.activateFnMs), target: '≤ 150 ms' });
       if (a.activationMs !== undefined) rows.push({ what: 'extension load + `activate()` as the extension host reports it', figure: ms(a.activationMs), target: '≤ 150 ms' });
+    }
+  }
+  if (want('completion')) {
+    const [off, on] = await benchCompletion();
+    for (const m of [off, on]) {
+      if (!m) continue;
+      const mode = m.hedging ? 'hedging on' : 'hedging off';
+      rows.push({
+        what: `completion, ${mode}: keystroke → ghost text p50 / p90 / p99 (${m.shown} shown; served ${Object.entries(m.servedBy).map(([k, v]) => `${k} ${v}`).join(', ')})`,
+        figure: `${ms(m.keyToGhost.p50)} / ${ms(m.keyToGhost.p90)} / ${ms(m.keyToGhost.p99)}`,
+        target: m.hedging && off ? `p99 −${(((off.keyToGhost.p99 - m.keyToGhost.p99) / off.keyToGhost.p99) * 100).toFixed(0)} % (target ≥ 40 %)` : '',
+      });
+      rows.push({ what: `completion, ${mode}: extra requests (hedges) of ${m.requests} sent`, figure: `${(m.extraRequests * 100).toFixed(1)} %`, target: '≤ 10 %' });
+      rows.push({ what: `completion, ${mode}: coordinator overhead over the node's time, p50`, figure: ms(m.overheadP50Ms), target: '≤ 5 ms' });
+      rows.push({ what: `completion, ${mode}: stale suggestions shown`, figure: String(m.staleShown), target: '0' });
+      rows.push({ what: `completion, ${mode}: cancelling keystroke → node stops (${m.cancelled} cancelled), p50 / max`, figure: `${ms(m.cancelStopP50Ms)} / ${ms(m.cancelStopMaxMs)}`, target: '≤ 50 ms' });
     }
   }
   if (want('gateway')) {

@@ -25,6 +25,9 @@ export interface RecordedRequest {
    * `stoppedAt - abortedAt` is how long a cancelled request kept the node busy.
    */
   stoppedAt?: number;
+  /** When the whole request had arrived, and when the whole answer was handed to the socket (`performance.now()`): the node's own time. */
+  receivedAt?: number;
+  finishedAt?: number;
 }
 
 /** Which API's error shape a route speaks: Ollama `{error}`, OpenAI `{error:{message}}`, FastAPI `{detail}`. */
@@ -396,8 +399,12 @@ export abstract class FakeServer {
       body,
       rawBody,
       aborted: false,
+      receivedAt: performance.now(),
     };
     this.requests.push(record);
+    res.once('finish', () => {
+      record.finishedAt = performance.now();
+    });
     const ex: Exchange = { req, res, record, killed: false };
     res.once('close', () => {
       if (res.writableFinished || ex.killed || this.stopped) return;

@@ -99,7 +99,7 @@ describe('FIM fakes: llama.cpp /infill, latency profiles, generations stopped by
     servers.push(fake);
     const client = new Ollama({ host: fake.url });
     const fast = await client.generate({ model: 'qwen2.5-coder:1.5b', prompt: 'a', suffix: 'b', stream: false });
-    assert.ok(fast.response.startsWith('<a|b>'));
+    assert.ok((fast.response ?? '').startsWith('<a|b>'), fast.response);
     assert.equal(fake.requests[0]?.recordsWritten, undefined, 'one JSON body, no records streamed');
     // The second request waits 300 ms for its first record (the profile), then streams slowly.
     fake.setOptions({ chunkDelayMs: 50 });
