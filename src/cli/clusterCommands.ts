@@ -116,7 +116,8 @@ export function registerClusterCommands(program: Command): void {
           return;
         }
         const names = Object.keys(snap.nodes);
-        if (names.length === 0) {
+        const c = snap.completions;
+        if (names.length === 0 && c.requested === 0) {
           process.stdout.write('No metrics yet: they appear after the cluster has answered requests (harombe chat, harombe cluster test does not count).\n');
           return;
         }
@@ -139,6 +140,13 @@ export function registerClusterCommands(program: Command): void {
         process.stdout.write(
           `\nRouted: ${snap.requests} requests (tier 0: ${t['0']}, tier 1: ${t['1']}, tier 2: ${t['2']}); fallbacks: ${snap.fallbacks}; failed: ${snap.failedRequests}; since ${new Date(snap.since).toLocaleString()}\n`,
         );
+        if (c.requested > 0) {
+          process.stdout.write(
+            `\nCompletions: ${c.requested} requested, ${c.shown} shown, ${c.accepted} accepted, ${c.cancelled} cancelled, ${c.hedged} hedged\n`,
+          );
+          const served = Object.entries(c.nodes).map(([name, n]) => [name, String(n.shown), `${formatMs(n.keystrokeToGhostP50Ms)} / ${formatMs(n.keystrokeToGhostP90Ms)}`]);
+          if (served.length > 0) process.stdout.write(renderTable(['Served by', 'Shown', 'Keystroke to ghost p50/p90'], served) + '\n');
+        }
       } finally {
         ctx.close();
       }

@@ -51,6 +51,7 @@ export class HarombeInlineCompletions implements vscode.InlineCompletionItemProv
       vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, this),
       vscode.commands.registerCommand(ACCEPTED, (node: string) => {
         this.stats.accepted++;
+        this.metrics().recordCompletionAccepted();
         this.log.trace(`completion from ${node} accepted`);
         this._onDidChange.fire();
       }),
@@ -92,29 +93,47 @@ export class HarombeInlineCompletions implements vscode.InlineCompletionItemProv
     const signal = new Canceller();
     const sub = token.onCancellationRequested(() => signal.abort());
     this.stats.requested++;
+    this.metrics().recordCompletionRequested();
     try {
       const result = await this.engine.complete({ file, prompt, signal });
-      if (result?.hedged) this.stats.hedged++;
+      if (result?.hedged) {
+        this.stats.hedged++;
+        this.metrics().recordCompletionHedged();
+      }
       if (result?.fromCache) this.stats.cacheHits++;
       // Shown only for the text it was asked for: anything typed since makes it stale.
       if (!result || token.isCancellationRequested || document.version !== version) {
-        if (token.isCancellationRequested) this.stats.cancelled++;
+        if (token.isCancellationRequested) {
+          this.stats.cancelled++;
+          this.metrics().recordCompletionCancelled();
+        }
         return undefined;
       }
       this.stats.shown++;
       const servedBy = result.node ?? this.engine.rankNodes(file)[0]?.name ?? 'cache';
-      this.stats.latency.record(servedBy, performance.now() - keyAt);
+      const keystrokeToGhost = performance.now() - keyAt;
+      this.stats.latency.record(servedBy, keystrokeToGhost);
+      this.metrics().recordCompletionShown(servedBy, keystrokeToGhost);
       this._onDidChange.fire();
       this.updateStatus(servedBy);
       const item = new vscode.InlineCompletionItem(result.text, new vscode.Range(position, position));
       item.command = { title: 'Accepted', command: ACCEPTED, arguments: [servedBy] };
       return [item];
     } catch (err) {
+      if (token.isCancellationRequested) {
+        this.stats.cancelled++;
+        this.metrics().recordCompletionCancelled();
+      }
       this.log.debug(`completion failed: ${(err as Error).message}`);
       return undefined;
     } finally {
       sub.dispose();
     }
+  }
+
+  /** The coordinator's metrics (looked up each time: a config reload replaces the coordinator). */
+  private metrics() {
+    return this.host.coordinator.metrics;
   }
 
   dispose(): void {

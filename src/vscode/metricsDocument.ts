@@ -53,6 +53,19 @@ export function renderMetrics(m: MetricsSnapshot, nodes: NodeInfo[], now = Date.
   if (names.size === 0) out.push('| (no nodes) | | | | | | | | | |');
   out.push('', '## Routing by requested tier', '', '| tier | requests |', '|---|---|');
   for (const t of ['0', '1', '2'] as const) out.push(`| ${t} | ${m.routedByTier[t]} |`);
+  const c = m.completions;
+  out.push(
+    '',
+    '## Ghost-text completions',
+    '',
+    `Requested ${c.requested}, shown ${c.shown}, accepted ${c.accepted}, cancelled ${c.cancelled}, hedged ${c.hedged}.`,
+    '',
+    '| served by | shown | keystroke → ghost text p50 / p90 |',
+    '|---|---|---|',
+  );
+  const served = Object.entries(c.nodes).sort(([a], [b]) => a.localeCompare(b));
+  for (const [name, n] of served) out.push(`| ${name} | ${n.shown} | ${ms(n.keystrokeToGhostP50Ms)} / ${ms(n.keystrokeToGhostP90Ms)} |`);
+  if (served.length === 0) out.push('| (none shown yet) | | |');
   out.push('', '_Run **Harombe: Show Metrics** again to refresh._', '');
   return out.join('\n');
 }

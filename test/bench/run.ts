@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 import { benchActivation } from './activationBench';
 import { benchClassify, percent } from './classifyBench';
 import { benchContext } from './contextBench';
+import { benchCompletion } from './completionBench';
 import { benchClusterStatus, benchFailover, benchHealthSweep } from './coreBench';
 import { benchDiscovery } from './discoveryBench';
 import { benchGateway } from './gatewayBench';
@@ -84,6 +85,22 @@ async function main(): Promise<void> {
     rows.push({ what: 'context: largest overcount on code', figure: `${(c.maxCodeOvercount * 100).toFixed(0)} %`, target: '≤ 35 %' });
     rows.push({ what: 'context: prompts a node cut (truncations)', figure: String(c.truncations), target: '0' });
     rows.push({ what: 'context: estimate cost, a gateway-bench request / 100k tokens of code', figure: `${c.smallRequestUs.toFixed(2)} µs / ${c.per100kTokensMs.toFixed(1)} ms`, target: '≤ 2 % of gateway throughput' });
+  }
+  if (want('completion')) {
+    const [off, on] = await benchCompletion();
+    for (const m of [off, on]) {
+      if (!m) continue;
+      const mode = m.hedging ? 'hedging on' : 'hedging off';
+      rows.push({
+        what: `completion, ${mode}: keystroke → ghost text p50 / p90 / p99 (${m.shown} shown; served ${Object.entries(m.servedBy).map(([k, v]) => `${k} ${v}`).join(', ')})`,
+        figure: `${ms(m.keyToGhost.p50)} / ${ms(m.keyToGhost.p90)} / ${ms(m.keyToGhost.p99)}`,
+        target: m.hedging && off ? `p99 −${(((off.keyToGhost.p99 - m.keyToGhost.p99) / off.keyToGhost.p99) * 100).toFixed(0)} % (target ≥ 40 %)` : '',
+      });
+      rows.push({ what: `completion, ${mode}: extra requests (hedges) of ${m.requests} sent`, figure: `${(m.extraRequests * 100).toFixed(1)} %`, target: '≤ 10 %' });
+      rows.push({ what: `completion, ${mode}: coordinator overhead over the node's time, p50`, figure: ms(m.overheadP50Ms), target: '≤ 5 ms' });
+      rows.push({ what: `completion, ${mode}: stale suggestions shown`, figure: String(m.staleShown), target: '0' });
+      rows.push({ what: `completion, ${mode}: cancelling keystroke → node stops (${m.cancelled} cancelled), p50 / max`, figure: `${ms(m.cancelStopP50Ms)} / ${ms(m.cancelStopMaxMs)}`, target: '≤ 50 ms' });
+    }
   }
   if (want('gateway')) {
     for (const r of await benchGateway()) rows.push({ what: `gateway: ${r.what}`, figure: r.figure, target: r.target });

@@ -53,7 +53,16 @@ export async function startFakeCluster(
       let server: FakeServer;
       if (flavour === 'python') server = await FakePythonWorker.start({ model, reply: spec.options?.reply, reasoning: spec.options?.reasoning });
       else if (flavour === 'openai')
-        server = await FakeOpenAI.start({ models: [model], reply: spec.options?.reply, chunkDelayMs: spec.options?.chunkDelayMs, noTools: spec.noTools, reasoning: spec.options?.reasoning, ...spec.openai });
+        server = await FakeOpenAI.start({
+          models: [model],
+          reply: spec.options?.reply,
+          chunkDelayMs: spec.options?.chunkDelayMs,
+          noTools: spec.noTools,
+          reasoning: spec.options?.reasoning,
+          fim: spec.options?.fim,
+          firstTokenDelayMs: spec.options?.firstTokenDelayMs,
+          ...spec.openai,
+        });
       else
         server = await FakeOllama.start({
           models: [model],

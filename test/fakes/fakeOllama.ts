@@ -187,8 +187,7 @@ export class FakeOllama extends FakeServer {
     const wait = typeof this.opts.firstTokenDelayMs === 'function' ? this.opts.firstTokenDelayMs() : (this.opts.firstTokenDelayMs ?? 0);
     if (wait > 0) {
       this.countInFlight(ex);
-      await this.sleep(wait);
-      if (ex.res.destroyed) return;
+      if (!(await this.prefill(ex, wait))) return;
     }
     // Without a `fim` answer set, the middle is the ordinary generate answer for the prefix.
     if (!fim || !this.opts.fim || typeof b.model !== 'string' || !this.models().includes(b.model)) {

@@ -6,6 +6,7 @@ import { openaiEmbeddingAnswer, openaiTextCompletionAnswer } from './embeddingAn
 import { defaultModelInfo } from './fakeModels';
 import { countPromptTokens, type FakeMessage } from './fakeReply';
 import { exactTokens } from './fakeTokenizer';
+import { llamaCppInfillAnswer } from './llamaCppInfill';
 
 export interface FakeOpenAIOptions {
   /** What `/v1/models` lists. Default `['qwen2.5:7b']`. */
@@ -35,12 +36,25 @@ export interface FakeOpenAIOptions {
   contextWindow?: number;
   /** llama.cpp's `n_ctx_train` (the model's trained maximum). Default: `contextWindow`. */
   trainedWindow?: number;
+  /**
+   * llama.cpp's `/infill`: the middle for a prefix and suffix. Unset, the route is the 404 of a
+   * server that has none (vLLM, LM Studio); with `fimTokens: false` it is llama.cpp's 501 for a
+   * model whose vocabulary has no FIM tokens.
+   */
+  fim?: (prefix: string, suffix: string) => string;
+  fimTokens?: boolean;
+  /**
+   * Milliseconds of prompt processing before an `/infill` answer, per request: a number, or a
+   * function for a latency profile with rare slow spikes. A client that goes away meanwhile stops
+   * the work (llama.cpp cancels the task of a closed connection; see FakeServer.prefill).
+   */
+  firstTokenDelayMs?: number | (() => number);
 }
 
 /**
  * An OpenAI-compatible server like llama.cpp's or vLLM's: `/v1/models`, `/v1/chat/completions`
  * and `/v1/completions` (SSE or one JSON), `/v1/embeddings` (when its model embeds), `/health`,
- * and no Ollama routes.
+ * llama.cpp's `/infill` (with `fim` set), and no Ollama routes.
  */
 export class FakeOpenAI extends FakeServer {
   private opts: FakeOpenAIOptions;
@@ -109,7 +123,15 @@ export class FakeOpenAI extends FakeServer {
       this.countInFlight(ex);
       return this.answer(ex, this.fault, answer);
     }
-    if (route === 'POST /v1/embeddings') {
+    if (route === 'POST /infill' && this.opts.fim) {
+      const answer = llamaCppInfillAnswer(ex.record.body, { model: models[0] ?? 'model.gguf', fim: this.opts.fim, hasFimTokens: this.opts.fimTokens ?? true });
+      if ('status' in answer) return this.sendJson(ex, answer.status, { error: { code: answer.status, message: answer.message, type: answer.type } });
+      this.countInFlight(ex);
+      const wait = typeof this.opts.firstTokenDelayMs === 'function' ? this.opts.firstTokenDelayMs() : (this.opts.firstTokenDelayMs ?? 0);
+      if (!(await this.prefill(ex, wait))) return;
+      return this.answer(ex, this.fault, answer);
+    }
+        if (route === 'POST /v1/embeddings') {
       // llama.cpp's server embeds only when started with --embeddings (as for an embedding model);
       // otherwise it answers 501 not_supported_error with this text (tools/server/server.cpp).
       const body = asObject(ex.record.body);

@@ -19,6 +19,15 @@ export interface RecordedRequest {
   abortedAt?: number;
   /** Answer records written before the client went away: generation the node did for nothing. */
   recordsWritten?: number;
+  /**
+   * When the fake stopped working on an answer whose client went away (`performance.now()`): at
+   * the next record it would have written, or at once while it was still processing the prompt.
+   * `stoppedAt - abortedAt` is how long a cancelled request kept the node busy.
+   */
+  stoppedAt?: number;
+  /** When the whole request had arrived, and when the whole answer was handed to the socket (`performance.now()`): the node's own time. */
+  receivedAt?: number;
+  finishedAt?: number;
 }
 
 /** Which API's error shape a route speaks: Ollama `{error}`, OpenAI `{error:{message}}`, FastAPI `{detail}`. */
@@ -128,6 +137,11 @@ export abstract class FakeServer {
   async setHealthFault(fault: Fault): Promise<void> {
     if (fault.type === 'refuse' || this.fault.type === 'refuse') return this.setFault(fault);
     this.healthFault = fault;
+  }
+
+  /** Generations a client abandoned mid-way and the fake then stopped: proof that a cancel stops work on the node. */
+  get abortedGenerations(): number {
+    return this.requests.filter((r) => r.aborted && r.stoppedAt !== undefined).length;
   }
 
   /** Resolves with the first request whose client went away mid-answer (at once if one already did). */
@@ -265,7 +279,7 @@ export abstract class FakeServer {
     for (const piece of pieces) {
       if (dieAfter !== undefined && written >= dieAfter) break;
       await this.sleep(this.chunkDelayMs);
-      if (res.destroyed) return;
+      if (res.destroyed) return this.stopped_(ex);
       await this.write(res, piece);
       written++;
       ex.record.recordsWritten = written;
@@ -316,7 +330,35 @@ export abstract class FakeServer {
     ex.req.socket.destroy();
   }
 
-  protected sleep(ms: number): Promise<void> {
+  /**
+   * Prompt processing before the first record: `ms`, cut short when the client goes away, as
+   * Ollama's runner checks the request's context between batches (ollama#2876) and llama.cpp
+   * drops a task whose connection closed. True when the client is still there.
+   */
+  protected async prefill(ex: Exchange, ms: number): Promise<boolean> {
+    if (ms > 0 && !ex.res.destroyed) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.timers.delete(timer);
+          ex.res.off('close', done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        this.timers.add(timer);
+        ex.res.once('close', done);
+      });
+    }
+    if (!ex.res.destroyed) return true;
+    this.stopped_(ex);
+    return false;
+  }
+
+  private stopped_(ex: Exchange): void {
+    ex.record.stoppedAt ??= performance.now();
+  }
+
+    protected sleep(ms: number): Promise<void> {
     if (ms <= 0) return Promise.resolve();
     // Tracked so stop() can cancel it; the awaiting writer is then simply never resumed.
     return new Promise((resolve) => {
@@ -357,8 +399,12 @@ export abstract class FakeServer {
       body,
       rawBody,
       aborted: false,
+      receivedAt: performance.now(),
     };
     this.requests.push(record);
+    res.once('finish', () => {
+      record.finishedAt = performance.now();
+    });
     const ex: Exchange = { req, res, record, killed: false };
     res.once('close', () => {
       if (res.writableFinished || ex.killed || this.stopped) return;

@@ -20,6 +20,17 @@ export interface NodeMetricsSnapshot {
   thinkingP95Ms?: number;
 }
 
+/** Ghost-text completions: what the editor asked for and what became of it. */
+export interface CompletionMetricsSnapshot {
+  requested: number;
+  shown: number;
+  accepted: number;
+  cancelled: number;
+  hedged: number;
+  /** Last keystroke to ghost text, ms, per node that served it (`cache` when no node was asked). */
+  nodes: Record<string, { shown: number; keystrokeToGhostP50Ms?: number; keystrokeToGhostP90Ms?: number }>;
+}
+
 export interface MetricsSnapshot {
   since: number;
   nodes: Record<string, NodeMetricsSnapshot>;
@@ -32,6 +43,17 @@ export interface MetricsSnapshot {
   /** Requests that went to their conversation's preferred node, and ones that passed it over for load. */
   affinityHits: number;
   affinityPassed: number;
+  completions: CompletionMetricsSnapshot;
+}
+
+interface CompletionCounters {
+  requested: number;
+  shown: number;
+  accepted: number;
+  cancelled: number;
+  hedged: number;
+  /** Keystroke-to-ghost samples per node, and how many each has had (where the next one goes once full). */
+  latency: Record<string, { samples: number[]; count: number }>;
 }
 
 interface NodeCounters {
@@ -60,6 +82,8 @@ export interface MetricsState {
   busyRefusals?: number;
   affinityHits?: number;
   affinityPassed?: number;
+  /** Absent in figures saved before ghost-text completions were counted. */
+  completions?: CompletionCounters;
 }
 
 /**
@@ -121,6 +145,35 @@ export class ClusterMetrics {
     c.lastRequest = at;
   }
 
+  recordCompletionRequested(): void {
+    this.completionCounters().requested++;
+  }
+
+  /** A suggestion reached the editor, `keystrokeToGhostMs` after the keystroke that asked for it. */
+  recordCompletionShown(node: string, keystrokeToGhostMs: number): void {
+    const c = this.completionCounters();
+    c.shown++;
+    const l = (c.latency[node] ??= { samples: [], count: 0 });
+    keep(l.samples, keystrokeToGhostMs, l.count);
+    l.count++;
+  }
+
+  recordCompletionAccepted(): void {
+    this.completionCounters().accepted++;
+  }
+
+  recordCompletionCancelled(): void {
+    this.completionCounters().cancelled++;
+  }
+
+  recordCompletionHedged(): void {
+    this.completionCounters().hedged++;
+  }
+
+  private completionCounters(): CompletionCounters {
+    return (this.state.completions ??= { requested: 0, shown: 0, accepted: 0, cancelled: 0, hedged: 0, latency: {} });
+  }
+
   private node(name: string): NodeCounters {
     let c = this.state.nodes[name];
     if (!c) {
@@ -153,6 +206,20 @@ export class ClusterMetrics {
       };
     }
     const [t0, t1, t2] = this.state.routedByTier;
+    const c = this.state.completions;
+    const completions: CompletionMetricsSnapshot = {
+      requested: c?.requested ?? 0,
+      shown: c?.shown ?? 0,
+      accepted: c?.accepted ?? 0,
+      cancelled: c?.cancelled ?? 0,
+      hedged: c?.hedged ?? 0,
+      nodes: Object.fromEntries(
+        Object.entries(c?.latency ?? {}).map(([name, l]) => [
+          name,
+          { shown: l.count, keystrokeToGhostP50Ms: percentile(l.samples, 0.5), keystrokeToGhostP90Ms: percentile(l.samples, 0.9) },
+        ]),
+      ),
+    };
     return {
       since: this.state.since,
       nodes,
@@ -163,6 +230,7 @@ export class ClusterMetrics {
       busyRefusals: this.state.busyRefusals ?? 0,
       affinityHits: this.state.affinityHits ?? 0,
       affinityPassed: this.state.affinityPassed ?? 0,
+      completions,
     };
   }
 
@@ -195,6 +263,14 @@ export class ClusterMetrics {
     metric('harombe_node_thinking_p50_ms', 'gauge', 'Median reasoning time per node (before the answer\'s first token), ms.', perNode((n) => n.thinkingP50Ms));
     metric('harombe_node_thinking_p95_ms', 'gauge', '95th percentile reasoning time per node, ms.', perNode((n) => n.thinkingP95Ms));
     metric('harombe_node_tokens_per_second', 'gauge', 'Generation speed per node.', perNode((n) => n.tokensPerSecond));
+    const c = s.completions;
+    metric('harombe_completions_total', 'counter', 'Ghost-text completions by outcome (requested, shown, accepted, cancelled, hedged).', (
+      ['requested', 'shown', 'accepted', 'cancelled', 'hedged'] as const
+    ).map((k) => [`{outcome="${k}"}`, c[k]]));
+    const perCompletionNode = (f: (n: CompletionMetricsSnapshot['nodes'][string]) => number | undefined): [string, number | undefined][] =>
+      Object.entries(c.nodes).map(([name, n]) => [`{node="${escapeLabel(name)}"}`, f(n)]);
+    metric('harombe_completion_keystroke_to_ghost_p50_ms', 'gauge', 'Median time from the last keystroke to ghost text per node, ms.', perCompletionNode((n) => n.keystrokeToGhostP50Ms));
+    metric('harombe_completion_keystroke_to_ghost_p90_ms', 'gauge', '90th percentile time from the last keystroke to ghost text per node, ms.', perCompletionNode((n) => n.keystrokeToGhostP90Ms));
     return out.join('\n') + '\n';
   }
 }

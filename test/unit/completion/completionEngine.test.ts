@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import type { CompletionEngine, CompletionRouting } from '../../../src/core/completion/completionEngine';
+import { CompletionEngine as CompletionEngineClass, type CompletionEngine, type CompletionRouting } from '../../../src/core/completion/completionEngine';
+import { silentLogger } from '../../../src/core/util/logger';
 import { buildCompletionPrompt } from '../../../src/core/completion/completionPrompt';
 import { Coordinator } from '../../../src/core/coordinator';
 import { Canceller } from '../../../src/core/util/canceller';
@@ -138,5 +139,33 @@ describe('CompletionEngine: ghost text from the fastest free node', function () 
     assert.equal(engine.counts.requested, 20);
     assert.ok(engine.counts.hedged <= 2, `hedged ${engine.counts.hedged} of 20`);
     assert.ok(engine.counts.hedged >= 1);
+  });
+});
+
+describe('CompletionEngine: when to hedge', () => {
+  const engineWith = (hedgeBudget?: number) =>
+    new CompletionEngineClass({
+      nodes: () => [],
+      isEligible: () => true,
+      acquire: () => () => undefined,
+      backend: { complete: () => Promise.reject(new Error('unused')) },
+      routing: () => ({ tier: 0 }),
+      clock: { now: () => 0 },
+      logger: silentLogger,
+      hedgeBudget,
+    });
+
+  it("hedges at three times the node's median when its slow spells sit inside its p95 (one request in ten slow)", () => {
+    const engine = engineWith();
+    for (let i = 0; i < 50; i++) engine.latency.record('spiky', i % 10 === 0 ? 800 : 60);
+    assert.equal(engine.hedgeDelay('spiky'), 180);
+  });
+
+  it('hedges at the p95 of a node whose tail is rare, and never sooner than 120 ms', () => {
+    const engine = engineWith();
+    for (let i = 0; i < 100; i++) engine.latency.record('steady', i < 97 ? 100 : 250);
+    assert.equal(engine.hedgeDelay('steady'), 250);
+    for (let i = 0; i < 50; i++) engine.latency.record('quick', 10);
+    assert.equal(engine.hedgeDelay('quick'), 120);
   });
 });

@@ -54,3 +54,37 @@ describe('ClusterMetrics', () => {
     assert.deepEqual([...second.toState().nodes.n!.ttft].sort((a, b) => a - b), Array.from({ length: 512 }, (_, k) => 1300 - 512 + k));
   });
 });
+
+describe('ClusterMetrics: ghost-text completions', () => {
+  it('counts outcomes and keystroke-to-ghost percentiles per serving node, through a saved state', () => {
+    const m = new ClusterMetrics(undefined, 0);
+    for (let i = 1; i <= 10; i++) {
+      m.recordCompletionRequested();
+      m.recordCompletionShown(i <= 8 ? 'laptop' : 'cache', i * 10);
+    }
+    m.recordCompletionRequested();
+    m.recordCompletionCancelled();
+    m.recordCompletionHedged();
+    m.recordCompletionAccepted();
+    const c = new ClusterMetrics(JSON.parse(JSON.stringify(m.toState()))).snapshot().completions;
+    assert.deepEqual(
+      { requested: c.requested, shown: c.shown, accepted: c.accepted, cancelled: c.cancelled, hedged: c.hedged },
+      { requested: 11, shown: 10, accepted: 1, cancelled: 1, hedged: 1 },
+    );
+    assert.deepEqual(c.nodes.laptop, { shown: 8, keystrokeToGhostP50Ms: 40, keystrokeToGhostP90Ms: 80 });
+    assert.deepEqual(c.nodes.cache, { shown: 2, keystrokeToGhostP50Ms: 90, keystrokeToGhostP90Ms: 100 });
+    const prom = m.toPrometheus();
+    assert.match(prom, /^harombe_completions_total\{outcome="requested"\} 11$/m);
+    assert.match(prom, /^harombe_completions_total\{outcome="hedged"\} 1$/m);
+    assert.match(prom, /^harombe_completion_keystroke_to_ghost_p90_ms\{node="laptop"\} 80$/m);
+  });
+
+  it('loads a state saved before completions were counted, and counts from zero', () => {
+    const old = { version: 1, since: 5, nodes: {}, routedByTier: [1, 0, 0], fallbacks: 0, requests: 1, failedRequests: 0 } as const;
+    const m = new ClusterMetrics(structuredClone(old) as unknown as ConstructorParameters<typeof ClusterMetrics>[0]);
+    assert.deepEqual(m.snapshot().completions, { requested: 0, shown: 0, accepted: 0, cancelled: 0, hedged: 0, nodes: {} });
+    assert.match(m.toPrometheus(), /^harombe_completions_total\{outcome="shown"\} 0$/m);
+    m.recordCompletionShown('laptop', 12);
+    assert.equal(m.snapshot().completions.nodes.laptop?.keystrokeToGhostP50Ms, 12);
+  });
+});
