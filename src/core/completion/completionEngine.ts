@@ -1,5 +1,6 @@
 import { nodeCan } from '../nodes/capabilities';
 import type { NodeInfo } from '../nodes/nodeInfo';
+import { loadScore } from '../routing/nodeSelector';
 import { Canceller, type CancelSignal } from '../util/canceller';
 import type { Clock } from '../util/clock';
 import type { Logger } from '../util/logger';
@@ -227,8 +228,8 @@ export class CompletionEngine {
 
 /** Requests a node has now for its capacity: chat and agent work on it makes completions wait. */
 function busyness(n: NodeInfo): number {
-  const running = Math.max(n.inFlight, n.reportedLoad ?? 0);
-  return running / Math.max(1, n.maxParallel);
+  // The load the router ranks chat by (reported by the node where it can, else counted here).
+  return loadScore(n) / Math.max(1, n.load.maxParallel);
 }
 
 /** An Ollama model that is not loaded yet: its first request loads it, which a cancel would throw away. */
