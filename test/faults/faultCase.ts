@@ -235,7 +235,9 @@ export async function runFaultCase(
       // The gateway hides fallbacks from the client (splicing); the coordinator under it counts them.
       // With an official client they are read where an operator would: the gateway's /metrics.
       const after = client ? await scrapeMetrics(url) : coordinator.metrics.snapshot();
-      counts.attempts = (after.nodes[FAULTY]?.errors ?? 0) - (before.nodes[FAULTY]?.errors ?? 0);
+      // A busy refusal (503 / 429) is not an error of the node: it is counted apart, as busy.
+      const tried = (m: { nodes: Record<string, { errors: number; busy?: number }> }) => (m.nodes[FAULTY]?.errors ?? 0) + (m.nodes[FAULTY]?.busy ?? 0);
+      counts.attempts = tried(after) - tried(before);
       counts.reported = after.fallbacks - before.fallbacks;
     }
     const lost = outcomes.filter((o) => !o.ok).length;
@@ -299,12 +301,13 @@ export async function runFaultCase(
 }
 
 /** The two counters the matrix needs, from the gateway's Prometheus `/metrics`. */
-async function scrapeMetrics(url: string): Promise<{ fallbacks: number; nodes: Record<string, { errors: number }> }> {
+async function scrapeMetrics(url: string): Promise<{ fallbacks: number; nodes: Record<string, { errors: number; busy: number }> }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
   const fallbacks = value(/^harombe_fallbacks_total (\d+)$/m);
   // A node that has not failed yet may have no row: that is 0 errors.
   const errors = new RegExp(`^harombe_node_errors_total\\{node="${FAULTY}"\\} (\\d+)$`, 'm').exec(text)?.[1];
+  const busy = new RegExp(`^harombe_node_busy_total\\{node="${FAULTY}"\\} (\\d+)$`, 'm').exec(text)?.[1];
   if (Number.isNaN(fallbacks)) throw new Error(`no harombe_fallbacks_total in /metrics:\n${text.slice(0, 500)}`);
-  return { fallbacks, nodes: { [FAULTY]: { errors: errors === undefined ? 0 : Number(errors) } } };
+  return { fallbacks, nodes: { [FAULTY]: { errors: errors === undefined ? 0 : Number(errors), busy: busy === undefined ? 0 : Number(busy) } } };
 }

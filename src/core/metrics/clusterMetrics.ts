@@ -5,6 +5,8 @@ const SAMPLE_CAP = 512;
 export interface NodeMetricsSnapshot {
   requests: number;
   errors: number;
+  /** Attempts the node turned away as full (503 / 429), not counted as errors. */
+  busy: number;
   /** Time to first token, ms. */
   ttftP50Ms?: number;
   ttftP95Ms?: number;
@@ -64,6 +66,8 @@ interface NodeCounters {
   completionTokens: number;
   generationMs: number;
   lastRequest?: number;
+  /** Attempts the node turned away as full; absent in figures saved before they were counted. */
+  busy?: number;
   /** Reasoning time of the answers that reasoned; absent in figures saved before reasoning was told apart. */
   thinking?: number[];
   reasoned?: number;
@@ -102,8 +106,13 @@ export class ClusterMetrics {
     this.state.routedByTier[tier]++;
   }
 
-  recordBusy(): void {
+  /** A node turned an attempt away as full (503 / 429): counted for the node too, apart from its errors. */
+  recordBusy(node: string, at: number): void {
     this.state.busyRefusals = (this.state.busyRefusals ?? 0) + 1;
+    const c = this.node(node);
+    c.requests++;
+    c.busy = (c.busy ?? 0) + 1;
+    c.lastRequest = at;
   }
 
   recordAffinity(outcome: 'hit' | 'passed'): void {
@@ -193,6 +202,7 @@ export class ClusterMetrics {
       nodes[name] = {
         requests: c.requests,
         errors: c.errors,
+        busy: c.busy ?? 0,
         ttftP50Ms: percentile(c.ttft, 0.5),
         ttftP95Ms: percentile(c.ttft, 0.95),
         latencyP50Ms: percentile(c.latency, 0.5),
@@ -255,6 +265,7 @@ export class ClusterMetrics {
     metric('harombe_routed_total', 'counter', 'Requests routed per requested tier.', (['0', '1', '2'] as const).map((t) => [`{tier="${t}"}`, s.routedByTier[t]]));
     metric('harombe_node_requests_total', 'counter', 'Attempts sent to each node.', perNode((n) => n.requests));
     metric('harombe_node_errors_total', 'counter', 'Attempts that failed on each node.', perNode((n) => n.errors));
+    metric('harombe_node_busy_total', 'counter', 'Attempts each node turned away as full (503 / 429), not counted as errors.', perNode((n) => n.busy));
     metric('harombe_node_ttft_p50_ms', 'gauge', 'Median time to first token per node, ms.', perNode((n) => n.ttftP50Ms));
     metric('harombe_node_ttft_p95_ms', 'gauge', '95th percentile time to first token per node, ms.', perNode((n) => n.ttftP95Ms));
     metric('harombe_node_latency_p50_ms', 'gauge', 'Median answer time per node, ms.', perNode((n) => n.latencyP50Ms));

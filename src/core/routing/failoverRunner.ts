@@ -259,7 +259,7 @@ export class FailoverRunner {
           const refusedAsBusy = err instanceof NodeError && (err.kind === 'busy' || err.kind === 'rate_limited') && !recorder.streamed;
           if (refusedAsBusy) {
             // Full, not broken: the next node at once, and this one again after a wait if all are full.
-            metrics.recordBusy();
+            metrics.recordBusy(node.name, clock.now());
             busy.nodes.push(node.name);
             const after = err.details.retryAfterMs;
             if (after !== undefined) busy.retryAfterMs = Math.min(busy.retryAfterMs ?? after, after);
