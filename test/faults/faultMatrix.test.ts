@@ -63,7 +63,7 @@ describe('fault matrix: node faults × 200 concurrent requests over a 3-tier clu
   after(() => {
     // Written even when a case fails, so the table shows what failed.
     const report = join(__dirname, '../../docs/reliability.md');
-    // The hostile-input section is written by hostileFuzz.test.ts; keep it across this rewrite.
+    // The hostile-input section is written by hostileFuzz.fuzz.ts (npm run fuzz); keep it across this rewrite.
     const hostile = /<!-- hostile-input:start -->[\s\S]*<!-- hostile-input:end -->\n/.exec(readFileSync(report, 'utf8'))?.[0] ?? '';
     writeFileSync(report, renderReport(results, Date.now() - suiteStart) + (hostile ? `\n${hostile}` : ''));
   });
