@@ -68,11 +68,11 @@ describe('cluster UI: tree, status bar, commands', function () {
       labels.map((l) => l.replace(/ \d+ ms/, ' N ms')),
       [
         'Tier 0 · fast',
-        '  laptop [node:available] qwen2.5:3b · N ms · 0/4',
+        '  laptop [node:available] qwen2.5:3b · 16k · N ms · 0/4 running (local)',
         'Tier 1 · balanced',
-        '  desktop [node:available] qwen2.5:14b · N ms · 0/4',
+        '  desktop [node:available] qwen2.5:14b · 16k · N ms · 0/4 running (local)',
         'Tier 2 · powerful',
-        '  gpu-box [node:available] qwen2.5:72b · N ms · 0/4',
+        '  gpu-box [node:available] qwen2.5:72b · 16k · N ms · 0/4 running (local)',
       ],
     );
     const item = nodeItem('gpu-box');

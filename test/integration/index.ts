@@ -111,7 +111,13 @@ async function harombeReady(): Promise<void> {
  */
 async function traceHarombeLog(): Promise<void> {
   await vscode.commands.executeCommand('harombe.showLogs');
-  await vscode.commands.executeCommand('workbench.action.output.activeOutputLogLevel.1');
+  // The Output view registers its log-level commands once it has shown a channel, which can come a
+  // moment after showLogs resolves on a slow start: wait for the command (bounded), then set it.
+  const command = 'workbench.action.output.activeOutputLogLevel.1';
+  for (let i = 0; i < 100 && !(await vscode.commands.getCommands(true)).includes(command); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await vscode.commands.executeCommand(command);
 }
 
 /** Marks what the tests and mocha's reporter print, until the returned function restores console. */
