@@ -102,7 +102,7 @@ describe('cluster UI in the workbench: status bar, nodes tree, Test Cluster, ref
     await nodesHeader.waitFor({ timeout: 15_000 });
     const row = (name: string) => page.locator('.monaco-list-row', { hasText: name }).first();
     // Latency shows once the first health probe has answered.
-    await page.locator('.monaco-list-row', { hasText: /gpu-box.*qwen2\.5:72b · \d+ ms · 0\/4/ }).first().waitFor({ timeout: 15_000 });
+    await page.locator('.monaco-list-row', { hasText: /gpu-box.*qwen2\.5:72b · 16k · \d+ ms · 0\/4 running/ }).first().waitFor({ timeout: 15_000 });
     await row('Tier 0').waitFor();
     await screenshot('cluster-tree-and-status-bar.png');
 
