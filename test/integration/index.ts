@@ -37,9 +37,12 @@ export async function run(): Promise<void> {
   try {
     // Everything that can throw is in here: a throw outside would reject run() before any result
     // is written, and the runner could only say that the host exited with 1.
-    await harombeReady();
+    // The log is set to trace first, as before the run waited for activation: the Output view's
+    // active channel must be Harombe's when the level command runs.
     step = 'setting the Harombe log to trace';
     await traceHarombeLog();
+    step = 'preparing the extension host';
+    await harombeReady();
     step = 'running the tests';
     const mocha = new Mocha({
       ui: 'bdd',
